@@ -1,0 +1,3 @@
+"""Hirondelle: leave X without losing anyone."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,42 @@
+"""Starting Django from the command line, once, only for commands that need it."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+
+def setup_django() -> None:
+    """Configure Django from ``HIRONDELLE_*`` settings; idempotent."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hirondelle.settings")
+    import django
+    from django.apps import apps
+
+    if not apps.ready:
+        django.setup()
+
+
+def ensure_database(*, verbose: bool = False) -> None:
+    """Apply migrations on the laptop database; a portal migrates on purpose.
+
+    Raises a ClickException telling a portal operator what to run when the
+    database is not up to date.
+    """
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from hirondelle.config import get_settings
+
+    executor = MigrationExecutor(connection)
+    pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if not pending:
+        return
+    if get_settings().is_laptop:
+        call_command("migrate", interactive=False, verbosity=1 if verbose else 0)
+    else:
+        raise click.ClickException(
+            f"The database has {len(pending)} migration(s) to apply. "
+            "Run `hirondelle migrate` once, then start the servers again."
+        )

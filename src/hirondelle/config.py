@@ -1,0 +1,96 @@
+"""Deployment settings, read from ``HIRONDELLE_*`` environment variables.
+
+Precedence, highest first: the environment, then the defaults below. The
+per-user data directory (``HIRONDELLE_DATA_DIR``, otherwise the platform's
+application directory) holds the SQLite database, uploaded media and the
+generated secret key, so a laptop needs no configuration at all.
+
+This module imports no Django: the command line reads it before Django starts.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import warnings
+from functools import cache
+from pathlib import Path
+
+import click
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings", "secret_key", "user_dir"]
+
+ENV_PREFIX = "HIRONDELLE_"
+
+
+def user_dir() -> Path:
+    """The per-user data directory, created on first use."""
+    override = os.environ.get(f"{ENV_PREFIX}DATA_DIR")
+    path = Path(override) if override else Path(click.get_app_dir("hirondelle"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class Settings(BaseSettings):
+    """Every deployment setting, with its default and why."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    #: Where the SQLite database, media and secret key live.
+    data_dir: Path = Field(default_factory=user_dir)
+    #: A database URL; an SQLite file in the data directory when unset.
+    #: A portal sets ``postgres://user:pass@host/db``.
+    database_url: str | None = None
+    #: Django's secret key; generated once into the data directory when unset.
+    secret_key: str | None = None
+    #: Debug pages with tracebacks. Never on a public portal.
+    debug: bool = False
+    #: Host names the web server answers to (a JSON list in the environment).
+    allowed_hosts: list[str] = ["127.0.0.1", "localhost", "[::1]"]
+    #: The public address of a portal (``https://portal.example``); empty on a laptop.
+    public_url: str = ""
+    #: Largest archive part accepted by an upload, in bytes.
+    max_upload_bytes: int = 512 * 1024 * 1024
+
+    @field_validator("data_dir")
+    @classmethod
+    def _create_data_dir(cls, path: Path) -> Path:
+        path = path.expanduser()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def is_laptop(self) -> bool:
+        """SQLite in the data directory: one person, one process."""
+        return not self.database_url or self.database_url.startswith("sqlite")
+
+
+def secret_key(data_dir: Path) -> str:
+    """Read the secret key from the data directory, creating it once (mode 0600).
+
+    A key minted per process would log everyone out at each restart.
+    """
+    path = data_dir / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        key = secrets.token_urlsafe(50)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key)
+        return key
+
+
+@cache
+def get_settings() -> Settings:
+    known = {f"{ENV_PREFIX}{name}".upper() for name in Settings.model_fields}
+    for name in os.environ:
+        if (
+            name.startswith(ENV_PREFIX)
+            and name not in known
+            and not name.startswith(f"{ENV_PREFIX}TEST_")
+        ):
+            warnings.warn(f"Unknown setting {name} is ignored.", stacklevel=2)
+    return Settings()

@@ -1,0 +1,1 @@
+"""X accounts, accounts on other networks, and the consented links between them."""

@@ -1,0 +1,3 @@
+from hirondelle.identity.models.user import User
+
+__all__ = ["User"]

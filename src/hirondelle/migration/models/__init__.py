@@ -1,0 +1,1 @@
+"""Models of a migration, one per file."""

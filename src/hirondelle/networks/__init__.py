@@ -1,0 +1,1 @@
+"""Adapters for the destination networks: pure Python, no Django."""

@@ -1,0 +1,1 @@
+"""The portal keeps no models of its own yet."""

@@ -1,0 +1,3 @@
+from hirondelle.portal.views.home import home
+
+__all__ = ["home"]

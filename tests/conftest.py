@@ -1,0 +1,68 @@
+"""Fixtures shared by the whole suite.
+
+`pytest --postgres` runs the database tests against a real PostgreSQL server
+that this file starts on 127.0.0.1 (and stops at the end); without the flag
+they run on SQLite. `scripts/test` runs both passes.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.support.postgres import start_postgres
+
+_server = None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--postgres",
+        action="store_true",
+        help="Run database tests on a PostgreSQL server started for the run.",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _server
+    if not config.getoption("--postgres"):
+        return
+    import dj_database_url
+    from asgiref.local import Local
+    from django.conf import settings
+    from django.db import connections
+
+    _server = start_postgres()
+    settings.DATABASES["default"] = dj_database_url.parse(_server.url)
+    # Django may already hold a connection handler built from the SQLite
+    # settings: forget it, so the next access reads the new settings.
+    connections.__dict__.pop("settings", None)
+    connections._settings = None
+    connections._connections = Local(connections.thread_critical)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _server is not None:
+        _server.stop()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--postgres"):
+        return
+    skip = pytest.mark.skip(reason="PostgreSQL-only: runs in `pytest --postgres`")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _clean_hirondelle_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts from the suite's environment, whatever the last one set."""
+    for name in list(os.environ):
+        if (
+            name.startswith("HIRONDELLE_")
+            and name not in ("HIRONDELLE_DATA_DIR",)
+            and not name.startswith("HIRONDELLE_TEST_")
+        ):
+            monkeypatch.delenv(name)

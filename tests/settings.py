@@ -1,0 +1,16 @@
+"""Django settings for the test suite.
+
+The data directory points at a fresh temporary folder before Hirondelle's own
+settings are read, so no test ever touches a person's real data directory.
+"""
+
+import os
+import tempfile
+
+os.environ["HIRONDELLE_DATA_DIR"] = tempfile.mkdtemp(prefix="hirondelle-test-")
+os.environ.pop("HIRONDELLE_DATABASE_URL", None)
+
+from hirondelle.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

@@ -13,4 +13,3 @@ os.environ.pop("HIRONDELLE_DATABASE_URL", None)
 from hirondelle.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import secrets
 import warnings
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import click
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "get_settings", "secret_key", "user_dir"]
+__all__ = ["Settings", "get_settings", "secret_key", "token_keys", "user_dir"]
 
 ENV_PREFIX = "HIRONDELLE_"
 
@@ -51,6 +52,14 @@ class Settings(BaseSettings):
     allowed_hosts: list[str] = ["127.0.0.1", "localhost", "[::1]"]
     #: The public address of a portal (``https://portal.example``); empty on a laptop.
     public_url: str = ""
+    #: Keys that encrypt tokens at rest (Fernet keys, comma-separated, newest
+    #: first, so old keys can be rotated out); generated once into the data
+    #: directory when unset. Keep them apart from database backups.
+    token_keys: str | None = None
+    #: How long a worker holds a plan item it is carrying out; after that a
+    #: crashed worker's items are taken up again (and checked on the network
+    #: first, so nothing is done twice).
+    item_lock_seconds: int = 120
     #: Largest archive part accepted by an upload, in bytes.
     max_upload_bytes: int = 512 * 1024 * 1024
 
@@ -67,20 +76,35 @@ class Settings(BaseSettings):
         return not self.database_url or self.database_url.startswith("sqlite")
 
 
-def secret_key(data_dir: Path) -> str:
-    """Read the secret key from the data directory, creating it once (mode 0600).
-
-    A key minted per process would log everyone out at each restart.
-    """
-    path = data_dir / "secret_key"
+def _private_file(path: Path, make: Callable[[], str]) -> str:
+    """Read a secret from `path`, creating it once with mode 0600."""
     try:
         return path.read_text().strip()
     except FileNotFoundError:
-        key = secrets.token_urlsafe(50)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        value = make()
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process won the race: use its value
+            return path.read_text().strip()
         with os.fdopen(fd, "w") as f:
-            f.write(key)
-        return key
+            f.write(value)
+        return value
+
+
+def secret_key(data_dir: Path) -> str:
+    """Django's secret key, generated once: a key minted per process would log
+    everyone out at each restart."""
+    return _private_file(data_dir / "secret_key", lambda: secrets.token_urlsafe(50))
+
+
+def token_keys(data_dir: Path) -> list[str]:
+    """Fernet keys for tokens at rest, generated once into the data directory."""
+    import base64
+
+    def make() -> str:
+        return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+    return [_private_file(data_dir / "token_key", make)]
 
 
 @cache

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dj_database_url
 
-from hirondelle.config import get_settings, secret_key
+from hirondelle.config import get_settings, secret_key, token_keys
 
 CONFIG = get_settings()
 DATA_DIR = CONFIG.data_dir
@@ -15,6 +15,11 @@ DATA_DIR = CONFIG.data_dir
 DEBUG = CONFIG.debug
 SECRET_KEY = CONFIG.secret_key or secret_key(DATA_DIR)
 ALLOWED_HOSTS = CONFIG.allowed_hosts
+TOKEN_KEYS = (
+    [k.strip() for k in CONFIG.token_keys.split(",") if k.strip()]
+    if CONFIG.token_keys
+    else token_keys(DATA_DIR)
+)
 
 if CONFIG.database_url:
     DATABASES = {"default": dj_database_url.parse(CONFIG.database_url, conn_max_age=600)}
@@ -62,6 +67,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # CSP and the headers Django does not set (Django 5.2 has no CSP).
+    "hirondelle.portal.middleware.SecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "hirondelle.urls"
@@ -87,6 +94,8 @@ TEMPLATES = [
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français"), ("en", "English")]
 USE_I18N = True
+LOGIN_URL = "portal:signin"
+LOGIN_REDIRECT_URL = "portal:home"
 USE_TZ = True
 TIME_ZONE = "UTC"
 

@@ -11,6 +11,11 @@ import click
 
 from hirondelle import __version__
 from hirondelle.cli.archive import archive
+from hirondelle.cli.directory import directory
+from hirondelle.cli.importing import import_archive
+from hirondelle.cli.match import match
+from hirondelle.cli.reconnect import accounts, connect, disconnect, plan, run
+from hirondelle.cli.republish import republish
 from hirondelle.cli.serve import migrate, serve, worker
 
 __all__ = ["main"]
@@ -34,3 +39,7 @@ main.add_command(archive)
 main.add_command(serve)
 main.add_command(worker)
 main.add_command(migrate)
+for command in (connect, accounts, disconnect, plan, run, republish):
+    main.add_command(command)
+for command in (import_archive, directory, match):
+    main.add_command(command)

@@ -40,3 +40,17 @@ def ensure_database(*, verbose: bool = False) -> None:
             f"The database has {len(pending)} migration(s) to apply. "
             "Run `hirondelle migrate` once, then start the servers again."
         )
+
+
+def local_user():  # -> hirondelle.identity.models.User
+    """The person the command line acts for: the laptop's one local user.
+
+    A portal's people sign in through the web page; the command line there is
+    for operators and acts for the local user too.
+    """
+    from django.contrib.auth import get_user_model
+
+    user, _ = get_user_model().objects.get_or_create(
+        username="local", defaults={"first_name": "Local"}
+    )
+    return user

@@ -2,9 +2,98 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from hirondelle.archive import ArchiveError, open_archive, summarize
+
+#: Show a progress bar when the data files to read exceed this many bytes.
+PROGRESS_THRESHOLD = 32 << 20
 
 
 @click.group()
 def archive() -> None:
     """Look inside an X archive (nothing is stored or sent)."""
+
+
+@archive.command()
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+def inspect(path: Path, as_json: bool) -> None:
+    """Summarise an X archive: account, posts, network, private files.
+
+    PATH is the .zip X sent you, or the folder it unzips to. Private files
+    (direct messages, IP logs, contacts…) are listed by name, never opened.
+
+    \b
+    Example:
+        hirondelle archive inspect twitter-2024-05-01-….zip
+        hirondelle archive inspect --json twitter-2024-05-01-….zip
+    """
+    err = Console(stderr=True)
+    try:
+        with open_archive(path) as x:
+            total = x.data_size()
+            if total >= PROGRESS_THRESHOLD and err.is_terminal:
+                with Progress(
+                    TextColumn("Reading the archive"),
+                    BarColumn(),
+                    DownloadColumn(),
+                    TimeRemainingColumn(),
+                    console=err,
+                    transient=True,
+                ) as bar:
+                    task = bar.add_task("read", total=total)
+                    summary = summarize(x, progress=lambda n: bar.advance(task, n))
+            else:
+                summary = summarize(x)
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+        return
+    _print_summary(Console(), summary)
+
+
+def _print_summary(console: Console, s: dict) -> None:
+    acct = s["account"]
+    console.print(f"[bold]@{acct['username']}[/bold] ({acct['display_name']}), ", end="")
+    console.print(f"X account id {acct['id'] or '?'}")
+    console.print(
+        f"Archive generated {s['generated_at'] or 'at an unknown date'} (format {s['era']}); "
+        f"posts from {s['first_post_at'] or '–'} to {s['last_post_at'] or '–'}"
+    )
+    c = s["counts"]
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(justify="left")
+    table.add_column(justify="right")
+    rows = [
+        ("Tweet entries in the archive", c["tweet_entries"]),
+        ("Own posts (replies included)", c["posts"]),
+        ("  replies to others", c["replies_to_others"]),
+        ("  thread replies (to own posts)", c["thread_replies"]),
+        ("  long posts", c["long_posts"]),
+        ("  community posts", c["community_posts"]),
+        ("  media items", c["media_items"]),
+        ("Retweets", c["retweets"]),
+        ("Following", c["following"]),
+        ("Followers", c["followers"]),
+        ("Blocked", c["blocks"]),
+        ("Muted", c["mutes"]),
+        ("Likes", c["likes"]),
+        ("Lists created", c["lists_created"]),
+        ("Lists you are a member of", c["lists_member"]),
+    ]
+    for label, value in rows:
+        table.add_row(label, f"{value:,}")
+    console.print(table)
+    private = s["private_files_not_read"]
+    if private:
+        console.print(f"[dim]{len(private)} private files left unread: {', '.join(private)}[/dim]")
+    for warning in s.get("warnings", ()):
+        console.print(f"[yellow]warning:[/yellow] {warning}")

@@ -105,7 +105,9 @@ class Budget:
             need = units * count - pool.remaining(now)
             if need <= 0:
                 continue
-            first_wait = (pool.reset_at - now) if pool.reset_at else 0.0
+            # Spending what is left opens a window (if none is open): the
+            # next units wait for it to reset.
+            first_wait = (pool.reset_at - now) if pool.reset_at else pool.period
             windows = math.ceil(need / pool.limit)
             slowest = max(slowest, first_wait + (windows - 1) * pool.period)
         return slowest

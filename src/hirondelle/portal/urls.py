@@ -5,4 +5,28 @@ from hirondelle.portal import views
 app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("privacy/", views.privacy, name="privacy"),
+    path("signin/", views.signin, name="signin"),
+    path("signin/mastodon/", views.signin_mastodon, name="signin_mastodon"),
+    path(
+        "signin/mastodon/callback/",
+        views.signin_mastodon_callback,
+        name="signin_mastodon_callback",
+    ),
+    path("signin/bluesky/", views.signin_bluesky, name="signin_bluesky"),
+    path("signout/", views.signout, name="signout"),
+    path("upload/", views.upload, name="upload"),
+    path("upload/new", views.upload_new, name="upload_new"),
+    path("upload/<uuid:upload_id>/", views.upload_status, name="upload_status"),
+    path("upload/<uuid:upload_id>/file", views.upload_file, name="upload_file"),
+    path("upload/<uuid:upload_id>/files", views.upload_files, name="upload_files"),
+    path("upload/<uuid:upload_id>/finish", views.upload_finish, name="upload_finish"),
+    path("consent/", views.consent, name="consent"),
+    path("review/", views.review, name="review"),
+    path("run/", views.run, name="run"),
+    path("run/start", views.run_start, name="run_start"),
+    path("run/progress.json", views.run_progress, name="run_progress"),
+    path("later/", views.later, name="later"),
+    path("stats/", views.stats, name="stats"),
+    path("delete/", views.delete, name="delete"),
 ]

@@ -1,3 +1,24 @@
-from hirondelle.identity.models.user import User
+"""The directory's models, one per file."""
 
-__all__ = ["User"]
+from hirondelle.identity.models.consent import Consent
+from hirondelle.identity.models.evidence import DEFAULT_TRUST, Evidence
+from hirondelle.identity.models.link import Link
+from hirondelle.identity.models.link_conflict import LinkConflict
+from hirondelle.identity.models.network_account import NetworkAccount
+from hirondelle.identity.models.publisher_key import PublisherKey
+from hirondelle.identity.models.user import User
+from hirondelle.identity.models.x_account import XAccount, x_id_from_db, x_id_to_db
+
+__all__ = [
+    "DEFAULT_TRUST",
+    "Consent",
+    "Evidence",
+    "Link",
+    "LinkConflict",
+    "NetworkAccount",
+    "PublisherKey",
+    "User",
+    "XAccount",
+    "x_id_from_db",
+    "x_id_to_db",
+]

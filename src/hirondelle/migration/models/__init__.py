@@ -1,1 +1,18 @@
 """Models of a migration, one per file."""
+
+from hirondelle.migration.models.connected_account import ConnectedAccount
+from hirondelle.migration.models.edge import Direction, Edge
+from hirondelle.migration.models.imported_list import ImportedList
+from hirondelle.migration.models.imported_post import ImportedPost
+from hirondelle.migration.models.migration import Migration
+from hirondelle.migration.models.plan_item import PlanItem
+
+__all__ = [
+    "ConnectedAccount",
+    "Direction",
+    "Edge",
+    "ImportedList",
+    "ImportedPost",
+    "Migration",
+    "PlanItem",
+]

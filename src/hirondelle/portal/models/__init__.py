@@ -1,1 +1,7 @@
-"""The portal keeps no models of its own yet."""
+"""The portal's own models: only what the web flow needs beyond a migration."""
+
+from hirondelle.portal.models.mastodon_app import MastodonApp
+from hirondelle.portal.models.review_choice import ReviewChoice
+from hirondelle.portal.models.upload import ArchiveUpload
+
+__all__ = ["ArchiveUpload", "MastodonApp", "ReviewChoice"]

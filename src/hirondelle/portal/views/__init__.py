@@ -1,3 +1,49 @@
-from hirondelle.portal.views.home import home
+"""One module per page; each view only calls services."""
 
-__all__ = ["home"]
+from hirondelle.portal.views.consent import consent
+from hirondelle.portal.views.delete import delete
+from hirondelle.portal.views.home import home
+from hirondelle.portal.views.later import later
+from hirondelle.portal.views.privacy import privacy
+from hirondelle.portal.views.review import review
+from hirondelle.portal.views.run import run, run_progress, run_start
+from hirondelle.portal.views.signin import (
+    signin,
+    signin_bluesky,
+    signin_mastodon,
+    signin_mastodon_callback,
+    signout,
+)
+from hirondelle.portal.views.stats import stats
+from hirondelle.portal.views.upload import (
+    upload,
+    upload_file,
+    upload_files,
+    upload_finish,
+    upload_new,
+    upload_status,
+)
+
+__all__ = [
+    "consent",
+    "delete",
+    "home",
+    "later",
+    "privacy",
+    "review",
+    "run",
+    "run_progress",
+    "run_start",
+    "signin",
+    "signin_bluesky",
+    "signin_mastodon",
+    "signin_mastodon_callback",
+    "signout",
+    "stats",
+    "upload",
+    "upload_file",
+    "upload_files",
+    "upload_finish",
+    "upload_new",
+    "upload_status",
+]

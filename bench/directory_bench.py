@@ -1,0 +1,443 @@
+"""Benchmark: importing a big graph, matching it, and the reverse lookup, on SQLite and PostgreSQL.
+
+Three measurements, each printed next to a baseline from the same run:
+
+1. Import of a migration with 2,000,000 followers (rows/s):
+   - `import_archive` end to end (reading the zip included), fresh and re-import;
+   - its write path alone (`import_edges` from a list of ids);
+   - baseline: a plain `executemany` INSERT (SQLite) / plain `COPY` (PostgreSQL)
+     of the same rows into the same empty table, one transaction.
+   Target: the import within 2x of the baseline.
+2. Matching 1,000,000 graph edges against a 10,000,000-link directory
+   (the directory is generated with one INSERT … SELECT per table).
+   Target: seconds.
+3. Reverse lookup: which migrations contain an X account followed by
+   1,000,000 migrations (`migrations_containing`). Target: under a second on PostgreSQL.
+
+Each database runs in its own process (Django is configured once per process).
+PostgreSQL is started on 127.0.0.1 by tests/support/postgres.py.
+
+    .venv/bin/python bench/directory_bench.py                 # full size, both databases
+    .venv/bin/python bench/directory_bench.py --scale 0.01    # quick check
+    .venv/bin/python bench/directory_bench.py --db postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
+
+OUT = ROOT / "bench" / "out"
+FOLLOWERS = 2_000_000
+DIRECTORY = 10_000_000
+MATCH_EDGES = 1_000_000
+REVERSE_MIGRATIONS = 1_000_000
+OWNER_X = 9_000_000_000_000_000_000 // 10  # far from the generated ids
+
+
+_FOLLOWER = (
+    '  {{\n    "follower" : {{\n      "accountId" : "{0}",\n'
+    '      "userLink" : "https://twitter.com/intent/user?user_id={0}"\n    }}\n  }}'
+)
+
+
+def _archive(n: int) -> Path:
+    """A 2024-era zip with `n` followers and nothing much else (cached)."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"directory-bench-{n}f.zip"
+    if path.exists():
+        return path
+    account = {
+        "account": {
+            "accountId": str(OWNER_X),
+            "username": "bench",
+            "accountDisplayName": "Bench",
+            "createdAt": "2012-03-04T05:06:07.000Z",
+        }
+    }
+    tmp = path.with_suffix(".part")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        z.writestr("data/account.js", "window.YTD.account.part0 = " + json.dumps([account]))
+        z.writestr("data/tweets.js", "window.YTD.tweets.part0 = []")
+        with z.open("data/follower.js", "w", force_zip64=True) as f:
+            f.write(b"window.YTD.follower.part0 = [\n")
+            for i in range(n):
+                x = 10**15 + i * 7919
+                sep = b",\n" if i else b""
+                f.write(sep + _FOLLOWER.format(x).encode())
+            f.write(b"\n]")
+    tmp.replace(path)
+    return path
+
+
+# --------------------------------------------------------------------------- child
+
+
+def _setup(db: str) -> None:
+    data_dir = tempfile.mkdtemp(prefix="hirondelle-bench-")
+    atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
+    os.environ["HIRONDELLE_DATA_DIR"] = data_dir
+    os.environ["DJANGO_SETTINGS_MODULE"] = "hirondelle.settings"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _rate(rows: int, seconds: float) -> str:
+    return f"{rows:,} rows in {seconds:.2f} s = {rows / seconds:,.0f} rows/s"
+
+
+def _baseline_insert(migration_id: int, ids: list[int]) -> float:
+    from django.db import connection, transaction
+
+    from hirondelle.migration.models import Edge
+
+    table = Edge._meta.db_table
+    t = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(
+                f"COPY {table} (migration_id, direction, x_account_id, generation) FROM STDIN"
+            ) as copy:
+                for x in ids:
+                    copy.write_row((migration_id, 2, x, 1))
+        else:
+            cursor.executemany(
+                f"INSERT INTO {table} (migration_id, direction, x_account_id, generation) "
+                "VALUES (%s, %s, %s, %s)",
+                [(migration_id, 2, x, 1) for x in ids],
+            )
+    return time.perf_counter() - t
+
+
+def _reset_edges() -> None:
+    from django.db import connection
+
+    from hirondelle.migration.models import Edge, Migration
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {Edge._meta.db_table}")
+    Migration.objects.all().delete()
+    _vacuum()
+    if not _pg():  # every measurement starts from a compact file and an empty WAL
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM")
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _vacuum() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("VACUUM ANALYZE")
+        else:
+            cursor.execute("ANALYZE")
+
+
+def bench_import(n: int) -> dict:
+    from django.db import transaction
+
+    from hirondelle.archive import open_archive
+    from hirondelle.identity.models import User, XAccount
+    from hirondelle.migration.models import Direction, Migration
+    from hirondelle.migration.services.importing import import_archive, import_edges
+
+    archive = _archive(n)
+    owner = User.objects.create(username="bench")
+    ids = [10**15 + i * 7919 for i in range(n)]
+    results = {}
+
+    XAccount.objects.get_or_create(id=OWNER_X + 1)
+    baseline_m = Migration.objects.create(owner=owner, x_account_id=OWNER_X + 1)
+    results["baseline"] = _baseline_insert(baseline_m.pk, ids)
+    _reset_edges()
+
+    t = time.perf_counter()
+    with open_archive(archive) as a:
+        read = sum(1 for _ in a.followers())
+    results["read_only"] = time.perf_counter() - t
+    assert read == n, read
+
+    t = time.perf_counter()
+    result = import_archive(archive, owner=owner)
+    results["import"] = time.perf_counter() - t
+    assert result.counts["followers"] == n, result.counts
+
+    t = time.perf_counter()
+    again = import_archive(archive, owner=owner)
+    results["reimport"] = time.perf_counter() - t
+    assert again.counts["followers"] == n
+    assert again.gone["followers"] == 0
+    _reset_edges()
+
+    XAccount.objects.get_or_create(id=OWNER_X + 2)
+    m = Migration.objects.create(owner=owner, x_account_id=OWNER_X + 2)
+    t = time.perf_counter()
+    with transaction.atomic():
+        import_edges(m, Direction.FOLLOWERS, iter(ids), 1)
+    results["write_path"] = time.perf_counter() - t
+    _reset_edges()
+
+    base = results["baseline"]
+    print(f"  baseline (plain {'COPY' if _pg() else 'executemany'}): {_rate(n, base)}")
+    print(f"  reading the archive only:        {_rate(n, results['read_only'])}")
+    for key, label in (
+        ("import", "import_archive, fresh:          "),
+        ("reimport", "import_archive, re-import:      "),
+        ("write_path", "import_edges (write path only): "),
+    ):
+        print(f"  {label} {_rate(n, results[key])}  ({results[key] / base:.2f}x baseline)")
+    return results
+
+
+def _pg() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "postgresql"
+
+
+def _series(n: int, start: int = 1) -> tuple[str, list]:
+    """A row source 1..n as SQL (generate_series, or a recursive CTE on SQLite)."""
+    if _pg():
+        return f"generate_series({start}, {start + n - 1}) AS g(x)", []
+    return "g", [start, start + n - 1]
+
+
+def _insert_series(table_cols: str, select: str, n: int, params: list, start: int = 1) -> None:
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        if _pg():
+            # Generated rows are consistent by construction: skip the per-row
+            # deferred foreign-key triggers (bench data only; needs a superuser).
+            cursor.execute("SET LOCAL session_replication_role = replica")
+            cursor.execute(
+                f"INSERT INTO {table_cols} SELECT {select} "
+                f"FROM generate_series({start}, {start + n - 1}) AS g(x)",
+                params,
+            )
+        else:
+            cursor.execute(
+                f"WITH RECURSIVE g(x) AS "
+                f"(SELECT {start} UNION ALL SELECT x + 1 FROM g WHERE x < {start + n - 1}) "
+                f"INSERT INTO {table_cols} SELECT {select} FROM g",
+                params,
+            )
+
+
+def build_directory(n: int) -> float:
+    """n X accounts, n network accounts, n links (evidence cycling), n consents (90% findable)."""
+    from django.db import connection
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    t = time.perf_counter()
+    _insert_series(
+        "identity_xaccount (id, username, display_name, updated_at)", "x, '', '', %s", n, [now]
+    )
+    _insert_series(
+        "identity_networkaccount (id, network, handle, uri, updated_at)",
+        "x, CASE WHEN x %% 2 = 0 THEN 'mastodon' ELSE 'bluesky' END, "
+        "CASE WHEN x %% 2 = 0 THEN 'u' || x || '@m.example' ELSE 'u' || x || '.bsky.example' END, "
+        "CASE WHEN x %% 2 = 0 THEN 'https://m.example/users/u' || x ELSE 'did:plc:u' || x END, %s",
+        n,
+        [now],
+    )
+    _insert_series(
+        "identity_link (id, x_account_id, network, network_account_id, evidence, strength, state,"
+        " asserted_by, asserted_at, updated_at)",
+        "x, x, CASE WHEN x %% 2 = 0 THEN 'mastodon' ELSE 'bluesky' END, x, "
+        "CASE x %% 5 WHEN 0 THEN 'x_oauth' WHEN 1 THEN 'roster' WHEN 2 THEN 'domain' "
+        "WHEN 3 THEN 'bridge' ELSE 'self' END, 5 - x %% 5, 'current', 'bench', %s, %s",
+        n,
+        [now, now],
+    )
+    _insert_series(
+        "identity_consent (x_account_id, findable, auto_followable, auto_follow_arrivals, source,"
+        " updated_at)",
+        "x, x %% 10 <> 0, x %% 3 <> 0, x %% 4 = 0, 'snapshot', %s",
+        n,
+        [now],
+    )
+    if _pg():
+        with connection.cursor() as cursor:
+            for table in ("identity_networkaccount", "identity_link"):
+                cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {n})")
+    _vacuum()
+    return time.perf_counter() - t
+
+
+def bench_match(directory: int, edges: int) -> dict:
+    from django.db import transaction
+
+    from hirondelle.identity.models import User, XAccount
+    from hirondelle.migration.models import Direction, Migration
+    from hirondelle.migration.services.importing import import_edges
+    from hirondelle.migration.services.matching import count_matches, match_migration
+
+    built = build_directory(directory)
+    print(f"  directory of {directory:,} links generated in {built:.1f} s")
+    owner, _ = User.objects.get_or_create(username="matcher")
+    XAccount.objects.get_or_create(id=OWNER_X)
+    m = Migration.objects.create(owner=owner, x_account_id=OWNER_X)
+    # Spread the graph over 3.3x the directory's id range: about 30% of it is found.
+    stride = max(1, int(directory * 3.3 / edges))
+    with transaction.atomic():
+        import_edges(m, Direction.FOLLOWING, (1 + i * stride for i in range(edges)), 1)
+    _vacuum()
+    t = time.perf_counter()
+    counts = count_matches(m)
+    counted = time.perf_counter() - t
+    t = time.perf_counter()
+    result = match_migration(m)
+    matched = time.perf_counter() - t
+    found = sum(c["auto"] + c["review"] for c in counts["following"].values())
+    assert result.counts() == counts
+    print(
+        f"  matching {edges:,} edges: {found:,} found "
+        f"({sum(c['auto'] for c in counts['following'].values()):,} auto); "
+        f"count_matches {counted:.2f} s, match_migration (rows kept) {matched:.2f} s"
+    )
+    return {"count_matches": counted, "match_migration": matched, "found": found}
+
+
+def bench_reverse(migrations: int) -> dict:
+    from django.db import connection, transaction
+
+    from hirondelle.migration.models import Edge, Migration
+    from hirondelle.migration.services.matching import migrations_containing
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    target = 4_242_424_242
+    t = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM identity_user WHERE username = 'matcher'")
+        owner = cursor.fetchone()[0]
+    # One migration per X account 1..n (the directory's accounts), all following `target`.
+    _insert_series(
+        f"{Migration._meta.db_table} (owner_id, x_account_id, profile, archive_path,"
+        " generation, trust_threshold, counts, created_at, updated_at)",
+        "%s, x, '{}', '', 1, 'domain', '{}', %s, %s",
+        migrations,
+        [owner, now, now],
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Edge._meta.db_table} (migration_id, direction, x_account_id, generation)"
+            f" SELECT id, 1, %s, 1 FROM {Migration._meta.db_table} WHERE x_account_id <= %s",
+            [target, migrations],
+        )
+    _vacuum()
+    print(
+        f"  {migrations:,} migrations following one account generated in "
+        f"{time.perf_counter() - t:.1f} s"
+    )
+    times = []
+    for _ in range(3):
+        t = time.perf_counter()
+        found = migrations_containing(target)
+        times.append(time.perf_counter() - t)
+    assert len(found) == migrations, len(found)
+    t = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT migration_id, direction FROM {Edge._meta.db_table} "
+            "WHERE x_account_id = %s AND gone_at IS NULL",
+            [target],
+        )
+        raw = len(cursor.fetchall())
+    baseline = time.perf_counter() - t
+    assert raw == migrations
+    print(
+        f"  reverse lookup: {len(found):,} migrations in {min(times):.3f} s "
+        f"(best of 3; raw SQL fetch of the same rows {baseline:.3f} s)"
+    )
+    return {"reverse": min(times), "raw_fetch": baseline}
+
+
+def child(db: str, scale: float, parts: set[str]) -> None:
+    _setup(db)
+    from django.db import connection
+
+    print(f"== {connection.vendor} ==", flush=True)
+    out: dict = {"db": connection.vendor, "scale": scale}
+    if "import" in parts:
+        n = max(1000, int(FOLLOWERS * scale))
+        print(f"Import of a migration with {n:,} followers", flush=True)
+        out["import"] = bench_import(n)
+    if "match" in parts or "reverse" in parts:
+        d, e = max(10_000, int(DIRECTORY * scale)), max(1000, int(MATCH_EDGES * scale))
+        print(f"Matching {e:,} edges against a {d:,}-link directory", flush=True)
+        out["match"] = bench_match(d, e)
+    if "reverse" in parts:
+        r = max(1000, int(REVERSE_MIGRATIONS * scale))
+        r = min(r, max(10_000, int(DIRECTORY * scale)))  # migrations use directory accounts
+        print(f"Reverse lookup of an account followed by {r:,} migrations", flush=True)
+        out["reverse"] = bench_reverse(r)
+    print(json.dumps(out), flush=True)
+
+
+# --------------------------------------------------------------------------- parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full sizes")
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument(
+        "--parts", default="import,match,reverse", help="comma-separated: import,match,reverse"
+    )
+    parser.add_argument("--child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    if args.child:
+        child(args.child, args.scale, parts)
+        return
+    dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    for db in dbs:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HIRONDELLE_")}
+        server = None
+        if db == "postgres":
+            from tests.support.postgres import start_postgres
+
+            server = start_postgres()
+            env["HIRONDELLE_DATABASE_URL"] = server.url
+        try:
+            subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    db,
+                    "--scale",
+                    str(args.scale),
+                    "--parts",
+                    args.parts,
+                ],
+                env=env,
+                check=True,
+            )
+        finally:
+            if server:
+                server.stop()
+
+
+if __name__ == "__main__":
+    main()

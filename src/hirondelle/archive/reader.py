@@ -1,0 +1,705 @@
+"""`open_archive(path)`: the archive as typed records, streamed.
+
+Data files are found by name (the manifest is only a hint), read part by part
+(`tweets.js`, `tweets-part1.js`… in part order), and never more than one
+chunk at a time. Private files are listed by name and never opened.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import struct
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import msgspec
+
+from hirondelle.archive.container import MAX_DATA_FILE_BYTES, Container, open_container
+from hirondelle.archive.errors import ArchiveError
+from hirondelle.archive.jsfile import iter_batches, read_object
+from hirondelle.archive.records import Account, EdgeKind, Like, ListKind, ListRef, Post, Profile
+from hirondelle.archive.tweets import (
+    BARE_LIGHT_DECODER,
+    BARE_TWEET_DECODER,
+    LIGHT_DECODER,
+    NOTE_DECODER,
+    TWEET_DECODER,
+    NoteIndex,
+    PostContext,
+    Tweet,
+    build_post,
+    is_self_reply,
+    parse_iso,
+    unescape,
+)
+
+__all__ = ["PostStats", "XArchive", "is_private", "open_archive"]
+
+_DATA_FILE = re.compile(r"^(?P<base>[A-Za-z0-9_-]+?)(?:-part(?P<n>\d+))?\.js$")
+
+#: Base names (without `-partN.js`) of the private data files, by prefix.
+PRIVATE_PREFIXES = (
+    "direct-message",
+    "direct_message",
+    "message-event",
+    "ip-audit",
+    "account-creation-ip",
+    "device-token",
+    "ni-devices",
+    "phone-number",
+    "email-address",
+    "contact",
+    "ad-",
+    "ads-",
+    "personalization",
+    "key-registry",
+    "deleted-",
+    "grok-chat",
+    "payout",
+    "audio-video-calls",
+    "connected-application",
+    "sso",
+    "user-link-clicks",
+    "saved-search",
+    "periscope",
+    "mobile",
+    "account-timezone",
+    "ageinfo",
+    "screen-name-change",
+    "email",
+    "verified",
+)
+#: Media folders holding private files.
+PRIVATE_DIR_PREFIXES = ("direct_message", "deleted_", "grok", "dm_")
+
+_BASE_TWEETS = ("tweets", "tweet")
+_NESTED_MEDIA = re.compile(r"^(?:data/)?[a-z_]*media\.zip$")
+
+
+def is_private(name: str) -> bool:
+    """Whether an archive member (relative to the archive root) is private."""
+    parts = name.split("/")
+    for folder in parts[:-1]:
+        if folder.startswith(PRIVATE_DIR_PREFIXES):
+            return True
+    m = _DATA_FILE.match(parts[-1])
+    base = m.group("base") if m else parts[-1]
+    return base.startswith(PRIVATE_PREFIXES)
+
+
+@dataclass
+class PostStats:
+    """Filled while `posts()` runs: what the summary needs beyond the posts."""
+
+    tweet_entries: int = 0  # entries in tweets*.js and community-tweet*.js
+    superseded: int = 0  # earlier edit versions dropped
+    notes: int = 0  # entries in note-tweet*.js
+    notes_merged: int = 0
+
+
+_WRAPPERS = {
+    EdgeKind.FOLLOWING: ("following", "following"),
+    EdgeKind.FOLLOWER: ("follower", "follower"),
+    EdgeKind.BLOCK: ("block", "blocking"),
+    EdgeKind.MUTE: ("mute", "muting"),
+}
+
+
+class _Graph(msgspec.Struct):
+    accountId: str | int | None = None
+
+
+def _graph_decoder(key: str) -> msgspec.json.Decoder:
+    item = msgspec.defstruct(f"_{key}_item", [(key, _Graph | None, None)])
+    return msgspec.json.Decoder(list[item])
+
+
+_GRAPH_DECODERS = {kind: _graph_decoder(key) for kind, (_, key) in _WRAPPERS.items()}
+
+
+class _Object(msgspec.Struct):
+    """Any JSON object, fields skipped: validates the JSON at C speed."""
+
+
+_OBJECTS_DECODER = msgspec.json.Decoder(list[_Object])
+_ACCOUNT_ID = re.compile(rb'"accountId"\s*:\s*"(\d+)"')
+
+
+def _scan_ids(decoder: msgspec.json.Decoder, key: str) -> Callable[[Any, list[Any]], list[str]]:
+    """Ids of a validated run by a byte scan; a typed decode when the scan disagrees."""
+
+    def extract(run: Any, items: list[Any]) -> list[str]:
+        found = _ACCOUNT_ID.findall(run)
+        if len(found) == len(items):
+            return b"\n".join(found).decode("ascii").split("\n") if found else []
+        out = []
+        for item in decoder.decode(run):
+            inner = getattr(item, key)
+            if inner is not None and inner.accountId is not None:
+                out.append(str(inner.accountId))
+        return out
+
+    return extract
+
+
+class _LikeInner(msgspec.Struct):
+    tweetId: str | None = None
+    fullText: str | None = None
+    expandedUrl: str | None = None
+
+
+class _LikeItem(msgspec.Struct):
+    like: _LikeInner | None = None
+
+
+class _ListInfo(msgspec.Struct):
+    url: str | None = None
+    urls: list[str] | None = None
+
+
+class _ListItem(msgspec.Struct):
+    userListInfo: _ListInfo | None = None
+
+
+_LIKE_DECODER = msgspec.json.Decoder(list[_LikeItem])
+_LIST_DECODER = msgspec.json.Decoder(list[_ListItem])
+_BARE_SNIFF = re.compile(rb"^\s*\[\s*(?:\]|\{\s*\"tweet\"\s*:)")
+
+
+def _guarded(method):
+    """Turn any unexpected failure while reading into an ArchiveError."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            yield from method(self, *args, **kwargs)
+        except ArchiveError:
+            raise
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+            raise ArchiveError(f"{self.source.name}: unexpected content ({exc!r})") from exc
+
+    return wrapper
+
+
+class XArchive:
+    """An open X archive. Use as a context manager (`with open_archive(p) as a:`)."""
+
+    def __init__(self, container: Container):
+        self._c = container
+        self.source: Path = container.source
+        self.progress: Callable[[int], None] | None = None
+        self._warnings: list[str] = []
+        names = container.members
+        self._files: dict[str, list[str]] = {}
+        data_dir = ""
+        if any(n.startswith("data/") and n.endswith(".js") for n in names):
+            data_dir = "data/"
+        self.data_dir = data_dir
+        for name in names:
+            if not name.startswith(data_dir) or "/" in name[len(data_dir) :]:
+                continue
+            m = _DATA_FILE.match(name[len(data_dir) :])
+            if m:
+                self._files.setdefault(m.group("base"), []).append(name)
+        for base, files in self._files.items():
+            files.sort(key=lambda n: int(_DATA_FILE.match(n.rsplit("/", 1)[-1]).group("n") or 0))
+            self._files[base] = files
+        self._check_is_archive()
+        self._manifest: dict[str, Any] | None = None
+        self._nested: dict[str, zipfile.ZipFile] | None = None
+        self._nested_handles: list[BinaryIO] = []
+        self._account: Account | None = None
+        self._tweet_base = "tweets" if "tweets" in self._files else "tweet"
+        if data_dir == "":
+            self.era = "2018-2019"
+        elif self._tweet_base == "tweets":
+            self.era = "2022+"
+        else:
+            self.era = "2020-2022"
+
+    # ----------------------------------------------------------- housekeeping
+
+    def _check_is_archive(self) -> None:
+        names = self._c.members
+        if "tweets.csv" in names or any(n.startswith("data/js/tweets/") for n in names):
+            raise ArchiveError(
+                f"{self.source.name} is an old-style Twitter archive (tweets.csv, before 2018): "
+                "this era is not supported; request a new archive from X (Settings → "
+                "Your account → Download an archive of your data)"
+            )
+        if not (
+            self._files.get("account") or self._files.get("tweets") or self._files.get("tweet")
+        ):
+            raise ArchiveError(
+                f"{self.source.name} is not an X archive: it has no data/account.js, "
+                "data/tweets.js or data/manifest.js"
+            )
+
+    def close(self) -> None:
+        for z in (self._nested or {}).values():
+            z.close()
+        for handle in self._nested_handles:
+            handle.close()
+        self._c.close()
+
+    def _nested_media(self) -> dict[str, zipfile.ZipFile]:
+        """2018–2019 archives keep media in nested zips (`tweet_media.zip`).
+
+        They are indexed when stored without compression (then each file is
+        read in place); a compressed nested zip would have to be inflated
+        again for every file, so its media stay unmapped, with a warning.
+        """
+        if self._nested is None:
+            self._nested = {}
+            for name in self._c.members:
+                if not _NESTED_MEDIA.match(name) or is_private(name):
+                    continue
+                handle = self._c.seekable(name)
+                if handle is None:
+                    self._warnings.append(
+                        f"media in {name} are in a compressed nested zip: not mapped to posts"
+                    )
+                    continue
+                try:
+                    self._nested[name] = zipfile.ZipFile(handle)
+                    self._nested_handles.append(handle)
+                except (zipfile.BadZipFile, OSError, ValueError, EOFError, struct.error) as exc:
+                    handle.close()
+                    self._warnings.append(f"{name} is not a readable zip ({exc}): media not mapped")
+        return self._nested
+
+    def _nested_names(self) -> set[str]:
+        return {
+            f"{outer}/{info.filename}"
+            for outer, z in self._nested_media().items()
+            for info in z.infolist()
+            if not info.is_dir()
+        }
+
+    def __enter__(self) -> XArchive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def warnings(self) -> list[str]:
+        """Things worth telling the person that did not stop the reading."""
+        return [*self._c.warnings, *self._warnings]
+
+    @property
+    def member_names(self) -> list[str]:
+        """Every file in the archive (relative to its root), private ones included."""
+        return sorted(self._c.members)
+
+    def data_files(self, base: str) -> list[str]:
+        """Member names of a data type's files in part order (`tweets`, `follower`…)."""
+        return list(self._files.get(base, ()))
+
+    def _open_data(self, name: str) -> BinaryIO:
+        if is_private(name):
+            raise ArchiveError(f"refusing to open the private file {name}", member=name)
+        if self._c.size(name) > MAX_DATA_FILE_BYTES:
+            raise ArchiveError(
+                f"{name} is {self._c.size(name) >> 20} MiB: larger than any X data file "
+                "(a zip bomb?)",
+                member=name,
+            )
+        return self._c.open(name)
+
+    def data_size(self, *bases: str) -> int:
+        """Uncompressed bytes of the given data types (by default: what `summarize` streams).
+
+        `progress`, when set, is called with byte counts that add up to this
+        as those files are read.
+        """
+        bases = bases or (
+            self._tweet_base,
+            "community-tweet",
+            "note-tweet",
+            "following",
+            "follower",
+            "block",
+            "mute",
+            "like",
+            "lists-created",
+            "lists-member",
+            "lists-subscribed",
+        )
+        return sum(self._c.size(n) for b in bases for n in self._files.get(b, ()))
+
+    def _batches(self, name: str, decoder: msgspec.json.Decoder) -> Iterator[list[Any]]:
+        with self._open_data(name) as fh:
+            yield from iter_batches(fh, name, decoder, on_bytes=self.progress)
+
+    def _items(self, base: str, decoder: msgspec.json.Decoder) -> Iterator[Any]:
+        for name in self._files.get(base, ()):
+            for batch in self._batches(name, decoder):
+                yield from batch
+
+    def _read_small(self, name: str) -> Any:
+        with self._open_data(name) as fh:
+            return read_object(fh, name)
+
+    # ------------------------------------------------------------ metadata
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """`data/manifest.js` as a dict ({} if absent or unreadable: it is only a hint)."""
+        if self._manifest is None:
+            self._manifest = {}
+            name = f"{self.data_dir}manifest.js"
+            if name in self._c.members:
+                try:
+                    value = self._read_small(name)
+                except ArchiveError as exc:
+                    self._warnings.append(f"manifest ignored: {exc}")
+                    value = {}
+                self._manifest = value if isinstance(value, dict) else {}
+        return self._manifest
+
+    @property
+    def generated_at(self) -> datetime | None:
+        """When X generated the archive: the manifest's date, else the zip's name."""
+        info = self.manifest.get("archiveInfo")
+        if isinstance(info, dict) and isinstance(info.get("generationDate"), str):
+            when = parse_iso(info["generationDate"])
+            if when:
+                return when
+        m = re.search(r"twitter-(\d{4})-(\d{2})-(\d{2})", self.source.name)
+        if m:
+            try:
+                return datetime(int(m[1]), int(m[2]), int(m[3]), tzinfo=UTC)
+            except ValueError:
+                return None
+        return None
+
+    def account(self) -> Account:
+        if self._account is not None:
+            return self._account
+        raw: dict[str, Any] = {}
+        for name in self._files.get("account", ()):
+            value = self._read_small(name)
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                inner = value[0].get("account", value[0])
+                if isinstance(inner, dict):
+                    raw = inner
+                    break
+        user = (
+            self.manifest.get("userInfo") if isinstance(self.manifest.get("userInfo"), dict) else {}
+        )
+        acct_id = str(raw.get("accountId") or user.get("accountId") or "")
+        username = str(raw.get("username") or user.get("userName") or "")
+        display = str(raw.get("accountDisplayName") or user.get("displayName") or "")
+        if not acct_id and not username:
+            raise ArchiveError(
+                f"{self.source.name}: account.js names no account (no accountId or username)",
+                member=(self._files.get("account") or ["account.js"])[0],
+            )
+        created = parse_iso(raw.get("createdAt")) if isinstance(raw.get("createdAt"), str) else None
+        self._account = Account(
+            id=acct_id, username=username, display_name=display, created_at=created
+        )
+        return self._account
+
+    def profile(self) -> Profile:
+        desc: dict[str, Any] = {}
+        raw: dict[str, Any] = {}
+        for name in self._files.get("profile", ()):
+            value = self._read_small(name)
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                inner = value[0].get("profile", value[0])
+                if isinstance(inner, dict):
+                    raw = inner
+                    desc = (
+                        raw.get("description") if isinstance(raw.get("description"), dict) else {}
+                    )
+                    break
+        acct = self.account()
+
+        def path_for(url: str) -> str | None:
+            if not url:
+                return None
+            base = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+            cand = f"{self.data_dir}profile_media/{acct.id}-{base}"
+            return cand if cand in self._c.members else None
+
+        avatar = str(raw.get("avatarMediaUrl") or "")
+        header = str(raw.get("headerMediaUrl") or "")
+        return Profile(
+            bio=str(desc.get("bio") or ""),
+            website=str(desc.get("website") or ""),
+            location=str(desc.get("location") or ""),
+            avatar_url=avatar,
+            header_url=header,
+            avatar_path=path_for(avatar),
+            header_path=path_for(header),
+        )
+
+    def private_files(self) -> list[str]:
+        """Private members by name (folders as `dir/`): listed, never opened."""
+        out: set[str] = set()
+        for name in self._c.members:
+            if not is_private(name):
+                continue
+            parts = name.split("/")
+            for i, folder in enumerate(parts[:-1]):
+                if folder.startswith(PRIVATE_DIR_PREFIXES):
+                    out.add("/".join(parts[: i + 1]) + "/")
+                    break
+            else:
+                out.add(name)
+        return sorted(out)
+
+    def open_member(self, name: str) -> BinaryIO:
+        """A media file (or any non-private member) as a binary stream.
+
+        Names inside a 2019 nested media zip read `tweet_media.zip/<file>`.
+        """
+        outer, _, inner = name.partition(".zip/")
+        if inner and f"{outer}.zip" in self._nested_media():
+            z = self._nested_media()[f"{outer}.zip"]
+            try:
+                info = z.getinfo(inner)
+                if info.file_size > MAX_DATA_FILE_BYTES:
+                    raise ArchiveError(f"{name} is too large (a zip bomb?)", member=name)
+                return z.open(info)
+            except KeyError:
+                raise ArchiveError(f"no file named {name!r} in {self.source.name}") from None
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError, struct.error) as exc:
+                raise ArchiveError(f"cannot read {name} ({exc})", member=name) from exc
+        if name not in self._c.members:
+            raise ArchiveError(f"no file named {name!r} in {self.source.name}")
+        if is_private(name):
+            raise ArchiveError(f"refusing to open the private file {name}", member=name)
+        return self._c.open(name)
+
+    # ---------------------------------------------------------------- graph
+
+    @_guarded
+    def edges(self, kind: EdgeKind | str) -> Iterator[str]:
+        """X account ids (decimal strings) of one relation, streamed."""
+        kind = EdgeKind(kind)
+        base, key = _WRAPPERS[kind]
+        decoder = _GRAPH_DECODERS[kind]
+        extract = _scan_ids(decoder, key)
+        for name in self._files.get(base, ()):
+            with self._open_data(name) as fh:
+                for ids in iter_batches(
+                    fh, name, _OBJECTS_DECODER, on_bytes=self.progress, extract=extract
+                ):
+                    yield from ids
+
+    def following(self) -> Iterator[str]:
+        return self.edges(EdgeKind.FOLLOWING)
+
+    def followers(self) -> Iterator[str]:
+        return self.edges(EdgeKind.FOLLOWER)
+
+    def blocks(self) -> Iterator[str]:
+        return self.edges(EdgeKind.BLOCK)
+
+    def mutes(self) -> Iterator[str]:
+        return self.edges(EdgeKind.MUTE)
+
+    # ------------------------------------------------------ lists and likes
+
+    @_guarded
+    def lists(self) -> Iterator[ListRef]:
+        for kind in ListKind:
+            for item in self._items(f"lists-{kind.value}", _LIST_DECODER):
+                info = item.userListInfo
+                if info is None:
+                    continue
+                if info.url:
+                    yield ListRef(kind, info.url)
+                for url in info.urls or ():
+                    yield ListRef(kind, url)
+
+    @_guarded
+    def likes(self) -> Iterator[Like]:
+        for item in self._items("like", _LIKE_DECODER):
+            if item.like is not None and item.like.tweetId:
+                yield Like(
+                    post_id=item.like.tweetId,
+                    text=unescape(item.like.fullText or ""),
+                    url=item.like.expandedUrl or "",
+                )
+
+    # ---------------------------------------------------------------- posts
+
+    def _tweet_files(self) -> list[tuple[str, bool]]:
+        """(member name, is community) for every file of own posts."""
+        return [(n, False) for n in self._files.get(self._tweet_base, ())] + [
+            (n, True) for n in self._files.get("community-tweet", ())
+        ]
+
+    def _decoders_for(self, name: str) -> tuple[msgspec.json.Decoder, msgspec.json.Decoder, bool]:
+        """Wrapped ({"tweet": …}) or bare (2019) objects: sniff the first item."""
+        with self._open_data(name) as fh:
+            head = fh.read(4096)
+        eq = head.find(b"=")
+        wrapped = bool(_BARE_SNIFF.match(head[eq + 1 :])) if eq >= 0 else True
+        if wrapped:
+            return TWEET_DECODER, LIGHT_DECODER, True
+        return BARE_TWEET_DECODER, BARE_LIGHT_DECODER, False
+
+    def _notes(self, stats: PostStats) -> NoteIndex:
+        index = NoteIndex()
+        for item in self._items("note-tweet", NOTE_DECODER):
+            stats.notes += 1
+            if item.noteTweet is not None:
+                index.add(item.noteTweet)
+        return index
+
+    def _tweets(self, light: bool) -> Iterator[tuple[Any, bool]]:
+        for name, community in self._tweet_files():
+            full, lite, wrapped = self._decoders_for(name)
+            for batch in self._batches(name, lite if light else full):
+                for item in batch:
+                    t = item.tweet if wrapped else item
+                    if t is not None:
+                        yield t, community
+
+    @_guarded
+    def posts(self, *, threads: bool = True, stats: PostStats | None = None) -> Iterator[Post]:
+        """Own posts (retweets included, marked), edits collapsed to their last version.
+
+        With `threads` (the default) a first, light pass over the tweet files
+        links self-replies into threads: every post but a retweet gets
+        `thread_root_id` (its own id when it starts a thread). `threads=False`
+        reads the files once and leaves `thread_root_id` unset.
+        """
+        stats = stats if stats is not None else PostStats()
+        acct = self.account()
+        names: Any = self._c.members
+        base = self.data_dir
+        tweet_dirs: tuple[str, ...] = (f"{base}tweets_media", f"{base}tweet_media")
+        community_dirs = (f"{base}community_tweet_media", *tweet_dirs)
+        if self._nested_media():
+            names = set(names) | self._nested_names()
+            tweet_dirs = (*tweet_dirs, *self._nested_media())
+            community_dirs = (*community_dirs, *self._nested_media())
+        ctx = PostContext(acct.id, acct.username, names, tweet_dirs, self._notes(stats))
+        cctx = replace(ctx, media_dirs=community_dirs, community=True)
+
+        final_of: dict[str, str] = {}  # edit version id → id of the last present version
+        parent: dict[int, int] = {}  # self-reply → parent id
+        present: set[int] = set()
+        if threads:
+            group_max: dict[str, int] = {}
+            versions: list[tuple[str, str]] = []
+            for t, _community in self._tweets(light=True):
+                tid = t.tid()
+                if not tid.isdigit():
+                    continue
+                ids = t.edit_info.ids() if t.edit_info else []
+                is_rt = (t.full_text or "").startswith("RT @")
+                if len(ids) > 1:
+                    g = ids[0]
+                    group_max[g] = max(group_max.get(g, 0), int(tid))
+                    versions.append((tid, g))
+                if not is_rt:
+                    present.add(int(tid))
+                    if (
+                        is_self_reply(
+                            t.in_reply_to_status_id_str,
+                            t.in_reply_to_user_id_str,
+                            t.in_reply_to_screen_name,
+                            ctx,
+                        )
+                        and (t.in_reply_to_status_id_str or "").isdigit()
+                    ):
+                        parent[int(tid)] = int(t.in_reply_to_status_id_str)
+            for tid, g in versions:
+                final_of[tid] = str(group_max[g])
+            for _tid, g in versions:
+                final_of.setdefault(g, str(group_max[g]))
+        roots: dict[int, int] = {}
+
+        def root_of(pid: int) -> int:
+            chain = []
+            cur = pid
+            while True:
+                if cur in roots:
+                    found = roots[cur]
+                    break
+                par = parent.get(cur)
+                if par is None:
+                    found = cur
+                    break
+                par = int(final_of.get(str(par), par))
+                if par not in present or par == cur or par in chain or len(chain) > 100_000:
+                    found = cur
+                    break
+                chain.append(cur)
+                cur = par
+            for c in chain:
+                roots[c] = found
+            roots[cur] = found
+            return found
+
+        held: dict[str, tuple[int, Tweet, bool]] = {}  # edit group → latest superseded version
+        done_groups: set[str] = set()
+
+        def thread_root(tid: str, is_rt: bool) -> str | None:
+            if is_rt or not tid.isdigit():
+                return None
+            return str(root_of(int(tid)))
+
+        def finish(t: Tweet, community: bool, edit_ids: tuple[str, ...]) -> Post:
+            post = build_post(
+                t, cctx if community else ctx, edit_ids, thread_root if threads else None
+            )
+            if post.is_long:
+                stats.notes_merged += 1
+            return post
+
+        for t, community in self._tweets(light=False):
+            stats.tweet_entries += 1
+            ids = t.edit_info.ids() if t.edit_info else []
+            if len(ids) > 1:
+                tid = t.tid()
+                group = ids[0]
+                final = final_of.get(tid) if threads else ids[-1]
+                if final is None:
+                    final = ids[-1]
+                if tid != final:
+                    stats.superseded += 1
+                    prev = held.get(group)
+                    if group not in done_groups and (prev is None or int(tid) > prev[0]):
+                        held[group] = (int(tid) if tid.isdigit() else 0, t, community)
+                    continue
+                done_groups.add(group)
+                held.pop(group, None)
+                all_ids = sorted(set(ids) | {tid}, key=lambda x: int(x) if x.isdigit() else 0)
+                yield finish(t, community, tuple(all_ids))
+            else:
+                yield finish(t, community, ())
+        # Edit groups whose last version is missing: keep the latest present one.
+        for group, (_, t, community) in held.items():
+            if group in done_groups:
+                continue
+            stats.superseded -= 1
+            ids = t.edit_info.ids() if t.edit_info else []
+            yield finish(
+                t, community, tuple(sorted(set(ids), key=lambda x: int(x) if x.isdigit() else 0))
+            )
+
+
+def open_archive(path: Path | str) -> XArchive:
+    """Open an X archive (a `.zip` or its unzipped folder); raises `ArchiveError`."""
+    container = open_container(path)
+    try:
+        return XArchive(container)
+    except ArchiveError:
+        container.close()
+        raise
+    except Exception as exc:  # never let a raw traceback reach the person
+        container.close()
+        raise ArchiveError(f"{Path(path).name} cannot be read: {exc}") from exc

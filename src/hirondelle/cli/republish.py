@@ -1,0 +1,142 @@
+"""`hirondelle republish`: bring your own posts to your new account."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import click
+
+from hirondelle.cli._django import ensure_database, local_user, setup_django
+from hirondelle.cli.reconnect import run
+
+
+def _range(value: str) -> tuple[date, date]:
+    try:
+        low, high = value.split("..")
+        return date.fromisoformat(low), date.fromisoformat(high)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r}: write a range as FIRST..LAST, e.g. 2022-08-01..2023-11-30"
+        ) from None
+
+
+@click.command()
+@click.option(
+    "--to",
+    "network",
+    type=click.Choice(["bluesky", "mastodon"]),
+    required=True,
+    help="The network to republish on (one of your connected accounts).",
+)
+@click.option("--account", "handle", help="Which connected account, if you have several there.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First day to include.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last day to include.")
+@click.option(
+    "--exclude",
+    "exclude",
+    multiple=True,
+    help="Leave out a range of days, FIRST..LAST; repeatable. For example the "
+    "period your account was protected (posts for a restricted audience).",
+)
+@click.option("--include-replies", is_flag=True, help="Also replies to other people's posts.")
+@click.option("--include-retweets", is_flag=True, help="Also your retweets (as links).")
+@click.option("--id", "ids", multiple=True, help="Only this X post id; repeatable.")
+@click.option("--media-only", is_flag=True, help="Only posts with photos or videos.")
+@click.option(
+    "--visibility",
+    type=click.Choice(["public", "unlisted", "private"]),
+    default="unlisted",
+    show_default=True,
+    help="Mastodon only: unlisted keeps old posts out of your followers' home timelines.",
+)
+@click.option(
+    "--language",
+    type=click.Choice(["fr", "en"]),
+    default="fr",
+    show_default=True,
+    help="Language of the line stating each post's original date (Mastodon).",
+)
+@click.option("--dry-run", is_flag=True, help="Show what would be published; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@click.option("--background", is_flag=True, help="Plan, then let the background worker publish.")
+@click.pass_context
+def republish(
+    ctx: click.Context,
+    network: str,
+    handle: str | None,
+    since,
+    until,
+    exclude: tuple[str, ...],
+    include_replies: bool,
+    include_retweets: bool,
+    ids: tuple[str, ...],
+    media_only: bool,
+    visibility: str,
+    language: str,
+    dry_run: bool,
+    as_json: bool,
+    background: bool,
+) -> None:
+    """Republish your own posts, threads, long posts and media.
+
+    On Bluesky posts keep their original date (shown as archived, not pushed
+    to timelines). Mastodon cannot backdate: each post says when it was first
+    written, and is unlisted by default. Runs at the pace the network allows;
+    stop it any time and run it again to resume, nothing is posted twice.
+
+    \b
+    Example:
+        hirondelle republish --to bluesky --exclude 2022-08-01..2023-11-30 --dry-run
+    """
+    from hirondelle import compose
+
+    setup_django()
+    ensure_database()
+    from hirondelle.migration.models import Migration
+    from hirondelle.migration.services.republishing import plan_republish
+
+    user = local_user()
+    accounts = user.connected_accounts.filter(network=network)
+    if handle:
+        accounts = accounts.filter(handle=handle.lstrip("@"))
+    account = accounts.first()
+    if account is None:
+        raise click.ClickException(
+            f"No connected {network} account: run `hirondelle connect {network}` first."
+        )
+    migrations = list(Migration.objects.filter(owner=user))
+    if not migrations:
+        raise click.ClickException("Nothing imported yet: run `hirondelle import ARCHIVE` first.")
+    try:
+        filters = compose.Filters(
+            since=since.date() if since else None,
+            until=until.date() if until else None,
+            exclude=tuple(_range(r) for r in exclude),
+            include_replies=include_replies,
+            include_retweets=include_retweets,
+            ids=frozenset(ids) if ids else None,
+            media_only=media_only,
+        )
+    except compose.ComposeError as e:
+        raise click.ClickException(str(e)) from e
+    options = compose.Options(visibility=visibility, language=language)
+    summaries = [
+        plan_republish(m, account, filters=filters, options=options, dry_run=dry_run).as_dict()
+        for m in migrations
+    ]
+    if as_json:
+        click.echo(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2))
+    else:
+        for s in summaries:
+            click.echo(
+                f"{s['posts']} posts → {s['parts']} {network} posts"
+                f" ({s['with_media']} with media"
+                + (f", {s['media_dropped']} files left out" if s["media_dropped"] else "")
+                + ")"
+                + ("" if dry_run else f"; {s['added']} newly planned")
+            )
+            for error in s["errors"][:10]:
+                click.echo(f"  skipped {error}")
+    if not dry_run:
+        ctx.invoke(run, background=background, handle=account.handle, dry_run=False)

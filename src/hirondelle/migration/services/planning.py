@@ -1,0 +1,123 @@
+"""Turn a migration's matches into plan items, per connected account.
+
+Only matches at or above the person's trust threshold become items on their
+own; the rest wait for the person's approval in review (`approved`). Planning
+is idempotent: every item has a key derived from what it does, so planning
+again after a re-import or a new directory snapshot adds only what is new.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db.models import Count
+from django.utils import timezone
+
+from hirondelle.migration.models import ConnectedAccount, Migration, PlanItem
+from hirondelle.migration.services.keys import item_key
+from hirondelle.networks.base import ActionKind
+
+__all__ = ["AccountPlan", "PlanSummary", "build_plan"]
+
+#: which action a match in each direction of the X graph becomes
+DIRECTION_KIND = {
+    "following": ActionKind.FOLLOW,
+    "blocks": ActionKind.BLOCK,
+    "mutes": ActionKind.MUTE,
+    "followers": ActionKind.FOLLOW,  # following back: only when asked
+}
+
+
+@dataclass
+class AccountPlan:
+    network: str
+    handle: str
+    added: Counter = field(default_factory=Counter)  # kind -> new items
+    total: Counter = field(default_factory=Counter)  # kind -> items in the plan
+    review: Counter = field(default_factory=Counter)  # direction -> matches awaiting review
+
+    def as_dict(self) -> dict:
+        return {
+            "network": self.network,
+            "handle": self.handle,
+            "added": dict(self.added),
+            "total": dict(self.total),
+            "review": dict(self.review),
+        }
+
+
+@dataclass
+class PlanSummary:
+    accounts: list[AccountPlan] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"accounts": [a.as_dict() for a in self.accounts]}
+
+
+def build_plan(
+    migration: Migration,
+    *,
+    follow_back: bool = False,
+    approved: Iterable[tuple[str, int]] = (),
+    accounts: Iterable[ConnectedAccount] | None = None,
+) -> PlanSummary:
+    """Add the items this migration's matches call for, on each connected account.
+
+    `approved`: (network, X id) pairs the person approved in review, planned
+    even though their evidence is below the trust threshold.
+    """
+    from hirondelle.migration.services.matching import match_migration
+
+    approved_set = {(n, int(x)) for n, x in approved}
+    result = match_migration(migration)
+    summary = PlanSummary()
+    accounts = (
+        list(accounts)
+        if accounts is not None
+        else list(
+            ConnectedAccount.objects.filter(
+                user=migration.owner, status=ConnectedAccount.Status.ACTIVE
+            )
+        )
+    )
+    now = timezone.now()
+    for account in accounts:
+        plan = AccountPlan(account.network, account.handle)
+        items = []
+        for direction, kind in DIRECTION_KIND.items():
+            if direction == "followers" and not follow_back:
+                continue
+            origin = (
+                PlanItem.Origin.FOLLOW_BACK if direction == "followers" else PlanItem.Origin.ARCHIVE
+            )
+            for match in result.matches(direction, account.network):
+                if not match.auto and (account.network, int(match.x_id)) not in approved_set:
+                    plan.review[direction] += 1
+                    continue
+                target = match.account_uri or match.handle
+                items.append(
+                    PlanItem(
+                        account=account,
+                        kind=kind,
+                        origin=origin,
+                        x_id=str(match.x_id),
+                        target_id=match.account_uri,
+                        target_handle=match.handle,
+                        key=item_key(account.pk, kind, target),
+                        next_attempt_at=now,
+                    )
+                )
+        before = _counts(account)
+        PlanItem.objects.bulk_create(items, batch_size=1000, ignore_conflicts=True)
+        after = _counts(account)
+        plan.total = after
+        plan.added = after - before
+        summary.accounts.append(plan)
+    return summary
+
+
+def _counts(account: ConnectedAccount) -> Counter:
+    rows = PlanItem.objects.filter(account=account).values("kind").annotate(n=Count("id"))
+    return Counter({row["kind"]: row["n"] for row in rows.order_by()})

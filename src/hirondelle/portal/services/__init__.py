@@ -1,0 +1,1 @@
+"""Portal-only logic: web sign-in, browser uploads, charts. Views call these."""

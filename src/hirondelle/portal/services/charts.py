@@ -1,0 +1,91 @@
+"""Charts as inline SVG, drawn on the server: no script, no external library.
+
+Only presentation attributes (no `style`), so the page's CSP needs no
+'unsafe-inline'. Every text is escaped.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from html import escape
+
+from django.utils.safestring import SafeString, mark_safe
+
+__all__ = ["COLORS", "line_chart"]
+
+COLORS = {"mastodon": "#6364ff", "bluesky": "#1185fe"}
+_FALLBACK = ("#444", "#c0392b", "#16a085")
+
+
+def line_chart(
+    series: dict[str, list[tuple[date, float]]],
+    *,
+    title: str,
+    y_max: float | None = None,
+    percent: bool = False,
+    width: int = 640,
+    height: int = 260,
+) -> SafeString:
+    """A step line per series (cumulative values over dates), with axes and a legend."""
+    left, right, top, bottom = 48, 16, 28, 36
+    points = [p for values in series.values() for p in values]
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="100%" role="img" aria-label="{escape(title)}" class="chart">',
+        f"<title>{escape(title)}</title>",
+    ]
+    if not points:
+        out.append(
+            f'<text x="{width // 2}" y="{height // 2}" text-anchor="middle" fill="#666">—</text>'
+        )
+        out.append("</svg>")
+        return mark_safe("".join(out))
+    last = max(max(d for d, _ in points), date.today())
+    # At least a week wide, and starting before the first point, so a rise
+    # shows as a step rather than a line glued to the axis.
+    first = min(min(d for d, _ in points) - timedelta(days=1), last - timedelta(days=7))
+    span = (last - first).days
+    top_value = y_max if y_max is not None else max(v for _, v in points) or 1
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def x(d: date) -> float:
+        return left + plot_w * (d - first).days / span
+
+    def y(v: float) -> float:
+        return top + plot_h * (1 - v / top_value)
+
+    out.append(
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" '
+        'stroke="#888"/>'
+    )
+    out.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#888"/>')
+    for frac in (0, 0.5, 1):
+        value = top_value * frac
+        label = f"{value:.0f}%" if percent else f"{value:.0f}"
+        out.append(
+            f'<text x="{left - 6}" y="{y(value) + 4:.1f}" text-anchor="end" font-size="11" '
+            f'fill="#444">{escape(label)}</text>'
+        )
+    for d in (first, last):
+        out.append(
+            f'<text x="{x(d):.1f}" y="{height - 12}" text-anchor="middle" font-size="11" '
+            f'fill="#444">{d.isoformat()}</text>'
+        )
+    for i, (name, values) in enumerate(series.items()):
+        color = COLORS.get(name, _FALLBACK[i % len(_FALLBACK)])
+        path, previous = [], 0.0
+        for d, v in sorted(values):
+            path.append(f"{x(d):.1f},{y(previous):.1f} {x(d):.1f},{y(v):.1f}")
+            previous = v
+        path.append(f"{x(last):.1f},{y(previous):.1f}")
+        out.append(
+            f'<polyline fill="none" stroke="{color}" stroke-width="2" '
+            f'points="{" ".join(path)}" data-series="{escape(name)}"/>'
+        )
+        out.append(
+            f'<rect x="{left + 8 + i * 130}" y="6" width="12" height="12" fill="{color}"/>'
+            f'<text x="{left + 24 + i * 130}" y="16" font-size="12" fill="#222">'
+            f"{escape(name.title())}</text>"
+        )
+    out.append("</svg>")
+    return mark_safe("".join(out))

@@ -1,0 +1,20 @@
+import pytest
+
+from hirondelle.identity.models import DEFAULT_TRUST, Evidence
+
+
+def test_strength_order_is_oauth_roster_domain_bridge_self():
+    ordered = sorted(Evidence, key=lambda e: e.strength, reverse=True)
+    assert [e.value for e in ordered] == ["x_oauth", "roster", "domain", "bridge", "self"]
+    assert len({e.strength for e in Evidence}) == len(Evidence)
+
+
+def test_default_trust_leaves_self_and_bridge_for_review():
+    assert Evidence.SELF.strength < DEFAULT_TRUST.strength
+    assert Evidence.BRIDGE.strength < DEFAULT_TRUST.strength
+    assert Evidence.ROSTER.strength >= DEFAULT_TRUST.strength
+
+
+def test_parse_names_valid_values():
+    with pytest.raises(ValueError, match="x_oauth, roster, domain, bridge, self"):
+        Evidence.parse("oauth")

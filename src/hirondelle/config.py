@@ -56,9 +56,9 @@ class Settings(BaseSettings):
     #: first, so old keys can be rotated out); generated once into the data
     #: directory when unset. Keep them apart from database backups.
     token_keys: str | None = None
-    #: How long a worker holds a plan item it is carrying out; after that a
-    #: crashed worker's items are taken up again (and checked on the network
-    #: first, so nothing is done twice).
+    #: How long a worker holds an account (and the plan items it is carrying
+    #: out) without renewing; after that a crashed worker's work is taken up
+    #: again, checked on the network first so nothing is done twice.
     item_lock_seconds: int = 120
     #: Largest archive part accepted by an upload, in bytes.
     max_upload_bytes: int = 512 * 1024 * 1024

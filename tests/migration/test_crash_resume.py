@@ -23,7 +23,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.support.atproto_peer import AtprotoPeer, AtprotoPeerUnavailable, start_atproto_peer
@@ -93,21 +92,6 @@ def hirondelle(env: dict, *args: str, log: Path) -> subprocess.Popen:
         )
 
 
-def follow_records(peer: AtprotoPeer, did: str) -> list[dict]:
-    records, cursor = [], None
-    while True:
-        params = {"repo": did, "collection": "app.bsky.graph.follow", "limit": 100}
-        if cursor:
-            params["cursor"] = cursor
-        answer = httpx.get(
-            f"{peer.pds}/xrpc/com.atproto.repo.listRecords", params=params, timeout=30
-        ).json()
-        records += answer["records"]
-        cursor = answer.get("cursor")
-        if not cursor or not answer["records"]:
-            return records
-
-
 @pytest.mark.slow
 def test_killed_thirty_times_each_follow_exactly_once(open_peer, tmp_path: Path) -> None:
     me = open_peer.create_account()
@@ -157,7 +141,7 @@ def test_killed_thirty_times_each_follow_exactly_once(open_peer, tmp_path: Path)
     final = hirondelle(env, "run", log=log)
     assert final.wait(timeout=600) == 0, log.read_text()[-3000:]
 
-    records = follow_records(open_peer, me.did)
+    records = open_peer.records(me.did, "app.bsky.graph.follow")
     subjects = [r["value"]["subject"] for r in records]
     assert len(subjects) == len(set(subjects)), "a follow was done twice"
     assert sorted(subjects) == sorted(dids), "a follow was lost"

@@ -93,3 +93,23 @@ def test_arrivals_below_the_follower_trust_level_wait(person, migration, spec, m
     _follows_arrivals(spec, person)
     weak = link(spec.following[5], evidence="self", auto=True)
     assert queue_arrival(weak) == []
+
+
+def test_a_directory_change_queues_arrivals_in_the_background(
+    person, migration, spec, mastodon_account, django_capture_on_commit_callbacks
+):
+    from django_tasks_db.models import DBTaskResult
+
+    from hirondelle.migration.tasks import queue_arrivals_task
+
+    _follows_arrivals(spec, person)
+    with django_capture_on_commit_callbacks(execute=True):
+        link(spec.following[6], auto=True)
+    queued = DBTaskResult.objects.filter(task_path__endswith="queue_arrivals_task")
+    assert queued.exists()
+    # What the worker would run:
+    for task in queued:
+        queue_arrivals_task.call(*task.args_kwargs["args"])
+    assert PlanItem.objects.filter(origin="arrival", x_id=spec.following[6]).exists()
+    mastodon_account.refresh_from_db()
+    assert mastodon_account.wake_at is not None  # the account's work is scheduled

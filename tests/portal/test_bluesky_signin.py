@@ -8,12 +8,11 @@ from django.test import Client
 
 from hirondelle.migration.models import ConnectedAccount
 from tests.portal.conftest import user_of
-from tests.support.atproto_peer import atproto_peer  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
-def test_sign_in_with_a_bluesky_app_password(atproto_peer) -> None:  # noqa: F811
+def test_sign_in_with_a_bluesky_app_password(atproto_peer) -> None:
     who = atproto_peer.create_account()
     client = Client()
     response = client.post(
@@ -35,7 +34,7 @@ def test_sign_in_with_a_bluesky_app_password(atproto_peer) -> None:  # noqa: F81
     assert user_of(again) == user_of(client)
 
 
-def test_a_wrong_app_password_is_refused(atproto_peer) -> None:  # noqa: F811
+def test_a_wrong_app_password_is_refused(atproto_peer) -> None:
     who = atproto_peer.create_account()
     client = Client(headers={"accept-language": "en"})
     response = client.post(

@@ -14,7 +14,6 @@ import re
 
 import pytest
 
-from tests.support.mastodon_peer import _mastodon_server, mastodon_peer  # noqa: F401
 from tests.support.x_archive import sample_spec, write_archive
 
 pytestmark = pytest.mark.slow
@@ -41,7 +40,7 @@ def _seed_directory(portal, following: list[str]) -> None:
     )
 
 
-def test_the_whole_flow_in_a_browser(browser, served_portal, mastodon_peer, shots, tmp_path):  # noqa: F811
+def test_the_whole_flow_in_a_browser(browser, served_portal, mastodon_peer, shots, tmp_path):
     spec = sample_spec(seed=11, n_posts=8, n_following=60, n_followers=25)
     archive = write_archive(tmp_path / "x", spec, zipped=True)
     context = browser.new_context(locale="fr-FR")

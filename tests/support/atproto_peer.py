@@ -208,6 +208,24 @@ class AtprotoPeer:
             app_password=answer["app_password"],
         )
 
+    def records(self, did: str, collection: str) -> list[dict]:
+        """Every record of `collection` in `did`'s repository: the server's truth."""
+        import httpx
+
+        found: list[dict] = []
+        cursor = None
+        while True:
+            params = {"repo": did, "collection": collection, "limit": 100}
+            if cursor:
+                params["cursor"] = cursor
+            page = httpx.get(
+                f"{self.pds}/xrpc/com.atproto.repo.listRecords", params=params, timeout=30
+            ).json()
+            found += page["records"]
+            cursor = page.get("cursor")
+            if not cursor or not page["records"]:
+                return found
+
     def sync(self) -> None:
         """Wait until the AppView has indexed every write made so far."""
         self.request("sync")

@@ -35,11 +35,20 @@ def main(ctx: click.Context) -> None:
         ctx.invoke(serve)
 
 
-main.add_command(archive)
-main.add_command(serve)
-main.add_command(worker)
-main.add_command(migrate)
-for command in (connect, accounts, disconnect, plan, run, republish):
-    main.add_command(command)
-for command in (import_archive, directory, match):
+# In the order of a migration: read, import, match, connect, plan, run, republish.
+for command in (
+    serve,
+    worker,
+    migrate,
+    archive,
+    import_archive,
+    directory,
+    match,
+    connect,
+    accounts,
+    disconnect,
+    plan,
+    run,
+    republish,
+):
     main.add_command(command)

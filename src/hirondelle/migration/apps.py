@@ -7,3 +7,10 @@ class MigrationConfig(AppConfig):
     label = "migration"
     verbose_name = _("Migrations")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Signals only: ready() runs for every command and must not query.
+        from hirondelle.identity.signals import directory_changed
+        from hirondelle.migration.tasks import on_directory_changed
+
+        directory_changed.connect(on_directory_changed, dispatch_uid="migration-arrivals")

@@ -12,7 +12,7 @@ from django_tasks import task
 from hirondelle.migration.models import ConnectedAccount
 from hirondelle.migration.services.running import advance
 
-__all__ = ["advance_account", "schedule"]
+__all__ = ["advance_account", "on_directory_changed", "queue_arrivals_task", "schedule"]
 
 
 def schedule(account: ConnectedAccount, at: datetime | None = None) -> bool:
@@ -48,3 +48,28 @@ def advance_account(account_id: int) -> dict:
         "retried": result.retried,
         "stopped": result.stopped,
     }
+
+
+@task()
+def queue_arrivals_task(x_ids: list[int]) -> int:
+    """Queue follows of newly arrived people, then wake the accounts concerned."""
+    from hirondelle.migration.services.arrivals import queue_arrivals
+
+    accounts = queue_arrivals(x_ids)
+    for account in accounts:
+        schedule(account)
+    return len(accounts)
+
+
+#: X ids per arrival task: big snapshot merges become many small tasks.
+ARRIVAL_CHUNK = 1000
+
+
+def on_directory_changed(sender, *, x_ids: list[int], **kwargs) -> None:
+    """Signal receiver: look for arrivals after the transaction commits."""
+    from django.db import transaction
+
+    ids = list(x_ids)
+    for start in range(0, len(ids), ARRIVAL_CHUNK):
+        chunk = ids[start : start + ARRIVAL_CHUNK]
+        transaction.on_commit(lambda chunk=chunk: queue_arrivals_task.enqueue(chunk))

@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from hirondelle.networks.bluesky import BlueskyAdapter
-from tests.support.atproto_peer import AtprotoPeer, TestAccount, atproto_peer
+from tests.support.atproto_peer import AtprotoPeer, TestAccount
 
-__all__ = ["account", "atproto_peer", "make_adapter", "xrpc"]
+__all__ = ["account", "make_adapter", "xrpc"]
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ from hirondelle.identity.models import (
     x_id_to_db,
 )
 from hirondelle.identity.services.errors import InvalidLink
+from hirondelle.identity.signals import directory_changed
 
 __all__ = [
     "LinkRow",
@@ -359,6 +360,7 @@ def settle(x_ids: Iterable[int], *, chunk: int = 1000) -> None:
     ids = list(x_ids)
     for start in range(0, len(ids), chunk):
         _settle_chunk(ids[start : start + chunk])
+    directory_changed.send(sender=Link, x_ids=ids)
 
 
 def _settle_chunk(x_ids: list[int]) -> None:
@@ -469,6 +471,7 @@ def set_consent(
             "given_by": given_by,
         },
     )
+    directory_changed.send(sender=Consent, x_ids=[x])
     return consent
 
 

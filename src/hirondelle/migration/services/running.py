@@ -39,7 +39,13 @@ KIND_ORDER = [
     ActionKind.POST,
 ]
 MAX_ATTEMPTS = 8
-LEASE_SECONDS = 300
+
+
+def _hold() -> timedelta:
+    """How long a worker may hold an account or an item before others assume
+    it died: renewed at every batch, so a killed run blocks the next one for
+    at most this long."""
+    return timedelta(seconds=get_settings().item_lock_seconds)
 
 
 @dataclass
@@ -57,7 +63,7 @@ def take_lease(account: ConnectedAccount, owner: str, now: datetime) -> bool:
     taken = (
         ConnectedAccount.objects.filter(pk=account.pk)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=owner))
-        .update(lease_owner=owner, lease_until=now + timedelta(seconds=LEASE_SECONDS))
+        .update(lease_owner=owner, lease_until=now + _hold())
     )
     return taken == 1
 
@@ -69,7 +75,7 @@ def release_lease(account: ConnectedAccount, owner: str) -> None:
 
 
 def _claim(account: ConnectedAccount, kind: str, count: int, now: datetime) -> list[PlanItem]:
-    lock = now + timedelta(seconds=get_settings().item_lock_seconds)
+    lock = now + _hold()
     with transaction.atomic():
         qs = PlanItem.objects.due(now).filter(account=account, kind=kind)
         if qs.db and transaction.get_connection(qs.db).features.has_select_for_update_skip_locked:
@@ -208,7 +214,7 @@ def advance(
         out.stopped = account.status_reason or account.status
         return out
     if not take_lease(account, owner, now()):
-        out.next_wake = now() + timedelta(seconds=LEASE_SECONDS)
+        out.next_wake = now() + _hold()
         return out
     own_adapter = adapter is None
     adapter = adapter or adapter_for(account)

@@ -70,3 +70,26 @@ def test_import_match_connect_plan_run(mastodon_peer, tmp_path):
     muted = {a["acct"] for a in mastodon_peer.get("/api/v1/mutes")}
     assert blocked == {"erin@other.example"}
     assert muted == {"carol"}
+
+
+def test_republish_to_mastodon_states_the_date_and_keeps_threads(mastodon_peer, tmp_path):
+    spec = sample_spec(seed=4, n_posts=12, n_following=2)
+    invoke("import", str(write_archive(tmp_path, spec)))
+    invoke("connect", "mastodon", "--server", mastodon_peer.base_url, "--token", TOKEN)
+    preview = json.loads(invoke("republish", "--to", "mastodon", "--dry-run", "--json"))
+    assert preview["parts"] >= preview["posts"] > 0
+    invoke("republish", "--to", "mastodon", "--language", "en")
+    again = invoke("republish", "--to", "mastodon", "--language", "en")
+    assert "0 newly planned" in again  # planning twice adds nothing, posts nothing twice
+
+    me = mastodon_peer.get("/api/v1/accounts/verify_credentials")
+    statuses = mastodon_peer.get(f"/api/v1/accounts/{me['id']}/statuses", limit=40)
+    ours = [s for s in statuses if "Originally posted on X" in s["content"]]
+    assert len(ours) == preview["parts"]
+    assert {s["visibility"] for s in ours} == {"unlisted"}
+    published = {s["id"] for s in ours}
+    replies = [s for s in ours if s["in_reply_to_id"]]
+    assert replies, "the sample archive has threads and long posts split into threads"
+    assert all(s["in_reply_to_id"] in published for s in replies)
+    done = PlanItem.objects.filter(kind="post", state="done").count()
+    assert done == preview["parts"]

@@ -95,3 +95,38 @@ def test_posts_arrive_as_records_once(atproto_peer, django_user_model, tmp_path)
         for v in by_uri.values()
         for f in v.get("facets", [])
     ), "a mention of a moved person became a mention facet"
+
+
+def test_images_described_before_and_after_publishing(atproto_peer, django_user_model, tmp_path):
+    from hirondelle.migration.services.alt_text import posts_with_images, set_alt_text
+
+    me = atproto_peer.create_account()
+    spec = sample_spec(seed=9, n_posts=30, n_following=2)
+    person = django_user_model.objects.create(username="bea")
+    migration = import_archive(write_archive(tmp_path, spec), owner=person).migration
+    account = connect_account(
+        person,
+        Network.BLUESKY,
+        atproto_peer.pds,
+        {"identifier": me.handle, "app_password": me.app_password},
+    )
+    plan_republish(migration, account, filters=compose.Filters(media_only=True))
+    first, second = posts_with_images(account)[:2]
+    assert not first.described  # nothing is invented
+    assert not second.described
+    assert set_alt_text(account, first.x_id, ["A swallow on a wire"]) == "kept"
+    running.run_until_idle([account], sleep=time.sleep)
+    assert set_alt_text(account, second.x_id, ["Two swallows, later"]) == "updated"
+
+    alts = {}
+    for record in atproto_peer.records(me.did, "app.bsky.feed.post"):
+        embed = record["value"].get("embed", {})
+        images = (embed.get("media") or {}).get("images") or embed.get("images") or []
+        if images:
+            alts[record["uri"]] = images[0]["alt"]
+    by_x = {
+        i.x_id: i.remote_id
+        for i in PlanItem.objects.filter(kind="post", state="done").order_by("-position")
+    }
+    assert alts[by_x[first.x_id]] == "A swallow on a wire"
+    assert alts[by_x[second.x_id]] == "Two swallows, later"

@@ -15,7 +15,7 @@ from hirondelle.cli.directory import directory
 from hirondelle.cli.importing import import_archive
 from hirondelle.cli.match import match
 from hirondelle.cli.reconnect import accounts, connect, disconnect, plan, run
-from hirondelle.cli.republish import republish
+from hirondelle.cli.republish import alt_text, republish
 from hirondelle.cli.serve import migrate, serve, worker
 
 __all__ = ["main"]
@@ -50,5 +50,6 @@ for command in (
     plan,
     run,
     republish,
+    alt_text,
 ):
     main.add_command(command)

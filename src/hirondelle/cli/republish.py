@@ -140,3 +140,64 @@ def republish(
                 click.echo(f"  skipped {error}")
     if not dry_run:
         ctx.invoke(run, background=background, handle=account.handle, dry_run=False)
+
+
+@click.command("alt-text")
+@click.option(
+    "--to",
+    "network",
+    type=click.Choice(["bluesky", "mastodon"]),
+    required=True,
+    help="The network the posts were (or will be) republished on.",
+)
+@click.option("--account", "handle", help="Which connected account, if you have several there.")
+@click.argument("x_post_id", required=False)
+@click.argument("descriptions", nargs=-1)
+def alt_text(network: str, handle: str | None, x_post_id: str | None, descriptions) -> None:
+    """Describe the images of your republished posts, for people who cannot see them.
+
+    X archives have no image descriptions and Hirondelle never invents one.
+    Without arguments, lists the posts with images and whether they are
+    described; with a post id and one description per image, sets them:
+    kept for a post not yet published, edited on the network otherwise.
+
+    \b
+    Example:
+        hirondelle alt-text --to bluesky 1580000000000000000 "A swallow on a wire"
+    """
+    setup_django()
+    ensure_database()
+    from hirondelle.migration.services.alt_text import (
+        AltTextError,
+        posts_with_images,
+        set_alt_text,
+    )
+    from hirondelle.networks.errors import NetworkError
+
+    accounts = local_user().connected_accounts.filter(network=network)
+    if handle:
+        accounts = accounts.filter(handle=handle.lstrip("@"))
+    account = accounts.first()
+    if account is None:
+        raise click.ClickException(f"No connected {network} account.")
+    if not x_post_id:
+        posts = posts_with_images(account)
+        if not posts:
+            click.echo("No republished post has images (plan them with `hirondelle republish`).")
+        for post in posts:
+            mark = "described" if post.described else "NOT described"
+            click.echo(f"{post.x_id}  {post.images} image(s), {mark}, {post.state}: {post.text}")
+        return
+    if not descriptions:
+        raise click.UsageError("Give one description per image after the post id.")
+    try:
+        outcome = set_alt_text(account, x_post_id, list(descriptions))
+    except AltTextError as e:
+        raise click.ClickException(str(e)) from e
+    except NetworkError as e:
+        raise click.ClickException(f"{network} refused the edit: {e.message}") from e
+    click.echo(
+        "Descriptions kept: they go out with the post."
+        if outcome == "kept"
+        else "Descriptions added to the published post."
+    )

@@ -26,6 +26,7 @@ urlpatterns = [
     path("run/", views.run, name="run"),
     path("run/start", views.run_start, name="run_start"),
     path("run/progress.json", views.run_progress, name="run_progress"),
+    path("republish/", views.republish, name="republish"),
     path("later/", views.later, name="later"),
     path("stats/", views.stats, name="stats"),
     path("delete/", views.delete, name="delete"),

@@ -10,6 +10,7 @@ runs can reply to and quote what earlier runs published.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from hirondelle import compose
@@ -66,6 +67,7 @@ def _media(item: PlanItem, limits: compose.Limits) -> list[MediaUpload]:
     from hirondelle.archive import open_archive
 
     sensitive = item.payload.get("sensitive", False)
+    alts = list(item.payload.get("alt") or [])  # added by the person, never invented
     uploads = []
     with open_archive(item.payload["archive_path"]) as archive:
         for f in files:
@@ -73,9 +75,12 @@ def _media(item: PlanItem, limits: compose.Limits) -> list[MediaUpload]:
             with archive.open_member(ref.path) as fh:
                 data = fh.read()
             try:
-                uploads.append(compose.upload_for(ref, data, limits, sensitive=sensitive))
+                upload = compose.upload_for(ref, data, limits, sensitive=sensitive)
             except compose.MediaError:
                 continue  # a video too large for this network: the text still goes
+            if ref.kind == MediaKind.PHOTO and alts:
+                upload = replace(upload, alt=alts.pop(0))
+            uploads.append(upload)
     return uploads
 
 

@@ -120,6 +120,7 @@ DEFAULT_POOLS: Mapping[str, Pool] = {
 }
 
 _CREATE = {"points_hour": 3.0, "points_day": 3.0}
+_UPDATE = {"points_hour": 2.0, "points_day": 2.0}
 _SESSION = {"sessions": 1.0, "sessions_day": 1.0}
 _EXPIRED_TOKEN_ERRORS = frozenset({"ExpiredToken", "InvalidToken", "AuthMissing"})
 _NOT_FOUND_ERRORS = frozenset(
@@ -655,6 +656,42 @@ class BlueskyAdapter:
         self._client.request.close()
 
     # -- records ----------------------------------------------------------------
+
+    def set_alt_texts(self, post: PublishedPost, alts: Sequence[str]) -> PublishedPost:
+        """Describe the images of a published post (the archive has none).
+
+        Rewrites the post record with `putRecord`, guarded by its current cid
+        so a concurrent edit is never overwritten; costs one update.
+        """
+        did, collection, rkey = post.uri.removeprefix("at://").split("/", 2)
+        if did != self._session().did or collection != POST:
+            raise InvalidResponse(f"{post.uri} is not a post of this account")
+        answer = self._call(
+            "getRecord",
+            lambda c: c.invoke_query(
+                "com.atproto.repo.getRecord",
+                params=models.ComAtprotoRepoGetRecord.Params(repo=did, collection=POST, rkey=rkey),
+                output_encoding="application/json",  # the raw record, round-tripped as is
+            ),
+        ).content
+        record, cid = dict(answer["value"]), str(answer.get("cid") or "")
+        embed = record.get("embed") or {}
+        images = (embed.get("media") or {}).get("images") or embed.get("images") or []
+        if not images:
+            raise InvalidResponse(f"{post.uri} has no images to describe")
+        for image, alt in zip(images, alts, strict=False):
+            image["alt"] = alt
+        self._check_budget(_UPDATE)
+        self.budget.spend(_UPDATE)
+        body = {
+            "repo": did,
+            "collection": POST,
+            "rkey": rkey,
+            "record": record,
+            "swapRecord": cid,
+        }
+        answer = self._procedure("com.atproto.repo.putRecord", body)
+        return self._published(did, rkey, str(answer.get("cid", "")))
 
     def _published(self, did: str, rkey: str, cid: str) -> PublishedPost:
         return PublishedPost(

@@ -588,6 +588,34 @@ class MastodonAdapter:
         url = status.get("url") or status.get("uri") or ""
         return PublishedPost(uri=str(status["id"]), url=str(url))
 
+    def set_alt_texts(self, post: PublishedPost, alts: Sequence[str]) -> PublishedPost:
+        """Describe the images of a published status (the archive has none).
+
+        Media attached to a status change only through a status edit with
+        `media_attributes`; the text, warning and media stay as they were
+        (read back from the status's source).
+        """
+        status = _obj(self._call("GET", f"/api/v1/statuses/{post.uri}"), "id")
+        source = _obj(self._call("GET", f"/api/v1/statuses/{post.uri}/source"), "id")
+        ids = [str(m["id"]) for m in status.get("media_attachments") or []]
+        if not ids:
+            raise InvalidResponse(f"Status {post.uri} has no media to describe.")
+        self._call(
+            "PUT",
+            f"/api/v1/statuses/{post.uri}",
+            {
+                "status": source.get("text", ""),
+                "spoiler_text": source.get("spoiler_text", ""),
+                "sensitive": bool(status.get("sensitive")),
+                "media_ids": ids,
+                "media_attributes": [
+                    {"id": media_id, "description": alt}
+                    for media_id, alt in zip(ids, alts, strict=False)
+                ],
+            },
+        )
+        return post
+
     def _upload(self, media: MediaUpload) -> str:
         """`POST /api/v2/media`; a 202 means "processing": poll until `url` is set."""
         self._ensure({"requests": 1, "media": 1}, "media upload")

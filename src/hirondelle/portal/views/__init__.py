@@ -5,6 +5,7 @@ from hirondelle.portal.views.delete import delete
 from hirondelle.portal.views.home import home
 from hirondelle.portal.views.later import later
 from hirondelle.portal.views.privacy import privacy
+from hirondelle.portal.views.republish import republish
 from hirondelle.portal.views.review import review
 from hirondelle.portal.views.run import run, run_progress, run_start
 from hirondelle.portal.views.signin import (
@@ -30,6 +31,7 @@ __all__ = [
     "home",
     "later",
     "privacy",
+    "republish",
     "review",
     "run",
     "run_progress",

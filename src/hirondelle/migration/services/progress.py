@@ -60,7 +60,7 @@ def _eta(account: ConnectedAccount, open_by_kind: dict[str, int]) -> float:
 
     try:
         adapter = adapter_for(account)
-    except Exception:  # no credentials at hand: no estimate rather than no page
+    except (KeyError, ValueError):  # no usable credentials: no estimate rather than no page
         return 0.0
     try:
         units: dict[str, float] = {}

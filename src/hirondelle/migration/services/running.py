@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -78,7 +78,7 @@ def _claim(account: ConnectedAccount, kind: str, count: int, now: datetime) -> l
     lock = now + _hold()
     with transaction.atomic():
         qs = PlanItem.objects.due(now).filter(account=account, kind=kind)
-        if qs.db and transaction.get_connection(qs.db).features.has_select_for_update_skip_locked:
+        if connection.features.has_select_for_update_skip_locked:  # PostgreSQL
             qs = qs.select_for_update(skip_locked=True)
         items = list(qs.order_by("position", "id")[:count])
         PlanItem.objects.filter(pk__in=[i.pk for i in items]).update(

@@ -183,7 +183,9 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="hirondelle-portal-bench-"))
     pg = None
     workers: list[subprocess.Popen] = []
-    extra = {}
+    # Every simulated person uploads from 127.0.0.1: the per-address limit
+    # would count them as one.
+    extra = {"HIRONDELLE_UPLOAD_RATE": "", "HIRONDELLE_SIGNIN_RATE": ""}
     if os.environ.get("PORTAL_BENCH_SETTINGS"):  # compare a settings variant (diagnosis)
         extra["DJANGO_SETTINGS_MODULE"] = os.environ["PORTAL_BENCH_SETTINGS"]
         extra["PYTHONPATH"] = os.environ.get("PYTHONPATH", "")

@@ -71,3 +71,20 @@ def _clean_hirondelle_env(monkeypatch: pytest.MonkeyPatch) -> None:
             and not name.startswith("HIRONDELLE_TEST_")
         ):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Rate-limit counts live in Django's cache: no test inherits another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A command run in-process switches to English: the next test starts afresh."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()

@@ -62,6 +62,41 @@ class Settings(BaseSettings):
     item_lock_seconds: int = 120
     #: Largest archive part accepted by an upload, in bytes.
     max_upload_bytes: int = 512 * 1024 * 1024
+    #: Attempts allowed per client address, as "count/period" (period s, m,
+    #: h or d; several separated by commas; "" for no limit). Sign-ins reach
+    #: other servers on the person's behalf; each upload starts an import.
+    signin_rate: str = "10/m,60/h"
+    upload_rate: str = "30/h"
+    #: How many reverse proxies in front of the portal append to
+    #: X-Forwarded-For; 0 trusts no such header (the laptop, or a bare server).
+    trusted_proxies: int = 0
+    #: A Redis server for the rate-limit counts (``redis://127.0.0.1:6379/0``,
+    #: needs the `redis` extra). Unset: a table of the database on a portal,
+    #: the process's own memory on a laptop.
+    cache_url: str = ""
+    #: Bluesky sign-in through atproto OAuth: "auto" (when `public_url` is
+    #: https: a confidential web client), "loopback" (the development client,
+    #: for a laptop served on 127.0.0.1 and for tests), "off" (app passwords only).
+    bluesky_oauth: str = "auto"
+    #: The PLC directory that resolves did:plc identities.
+    bluesky_plc_url: str = "https://plc.directory"
+    #: The Mastodon account (``user@server``) that sends arrival notices as a
+    #: direct mention, so people get a real notification. It must be connected
+    #: by the operator (`hirondelle connect mastodon` on the portal, which acts
+    #: for the operator's "local" profile) or by a staff user. Empty: each
+    #: person's own account writes a private note to itself.
+    notifier_mastodon: str = ""
+    #: OAuth 2.0 client id of the portal's X app; empty: no "Prove my X
+    #: account" (the strongest evidence, `x_oauth`, is then never produced).
+    x_client_id: str = ""
+    #: Its secret, for a confidential client (Basic auth on the token and
+    #: revoke endpoints); empty for a public client (PKCE alone).
+    x_client_secret: str = ""
+    #: X's OAuth 2.0 endpoints and API (tests point them at 127.0.0.1).
+    x_authorize_url: str = "https://x.com/i/oauth2/authorize"
+    x_token_url: str = "https://api.x.com/2/oauth2/token"
+    x_revoke_url: str = "https://api.x.com/2/oauth2/revoke"
+    x_api_url: str = "https://api.x.com/2"
 
     @field_validator("data_dir")
     @classmethod

@@ -28,6 +28,10 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "hirondelle.sqlite3",
+            # Keep connections: opening one and running the PRAGMAs on every
+            # request was a third of a small request's time.
+            "CONN_MAX_AGE": 600,
+            "CONN_HEALTH_CHECKS": True,
             "OPTIONS": {
                 # One writer at a time, taken at BEGIN: no "database is locked"
                 # surprises between the web page and the worker thread.
@@ -39,6 +43,24 @@ else:
             },
         }
     }
+
+# Rate limits count attempts here (see hirondelle.portal.services.ratelimit):
+# in memory on a laptop (one process); in a table of the database a portal's
+# web processes share (`hirondelle migrate` creates it), so no Redis is needed;
+# in Redis when the operator has one.
+if CONFIG.cache_url:
+    _cache = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CONFIG.cache_url,
+    }
+elif CONFIG.database_url:
+    _cache = {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "hirondelle_cache",
+    }
+else:
+    _cache = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+CACHES = {"default": _cache}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "identity.User"
@@ -58,6 +80,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so the in-process worker sees every request (hirondelle serve).
+    "hirondelle.portal.middleware.PageFirstMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

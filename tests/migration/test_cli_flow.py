@@ -93,3 +93,39 @@ def test_republish_to_mastodon_states_the_date_and_keeps_threads(mastodon_peer, 
     assert all(s["in_reply_to_id"] in published for s in replies)
     done = PlanItem.objects.filter(kind="post", state="done").count()
     assert done == preview["parts"]
+
+
+def test_a_post_sent_before_a_crash_is_found_after_the_key_is_forgotten(mastodon_peer, tmp_path):
+    """Mastodon forgets an Idempotency-Key after about an hour: a post it
+    accepted just before a crash must be found by its text, not sent again."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    spec = sample_spec(seed=5, n_posts=6, n_following=2)
+    invoke("import", str(write_archive(tmp_path, spec)))
+    invoke("connect", "mastodon", "--server", mastodon_peer.base_url, "--token", TOKEN)
+    invoke("republish", "--to", "mastodon", "--language", "fr")
+    me = mastodon_peer.get("/api/v1/accounts/verify_credentials")
+    before = mastodon_peer.get(f"/api/v1/accounts/{me['id']}/statuses", limit=40)
+
+    # The worker died after the server accepted these posts and before it
+    # recorded them; by the time the run resumes, the keys are forgotten.
+    lost = list(PlanItem.objects.filter(kind="post", state="done").order_by("position")[:3])
+    assert lost
+    for item in lost:
+        published = item.remote_id
+        item.state = PlanItem.State.IN_FLIGHT
+        item.locked_until = timezone.now() - timedelta(seconds=1)
+        item.key = f"{item.key}-forgotten"
+        item.remote_id = ""
+        item.save()
+        item.published = published
+    invoke("run")
+
+    after = mastodon_peer.get(f"/api/v1/accounts/{me['id']}/statuses", limit=40)
+    assert sorted(s["id"] for s in after) == sorted(s["id"] for s in before)
+    for item in lost:
+        item.refresh_from_db()
+        assert item.state == PlanItem.State.DONE
+        assert item.remote_id == item.published

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 
@@ -143,7 +144,46 @@ def test_the_whole_flow_in_a_browser(browser, served_portal, mastodon_peer, shot
     assert page.query_selector("#personal svg polyline") is not None
     shots(page, "stats")
     page.goto(base + "/later/")
+    assert not page.is_checked("#notice-form input[name=enabled]")  # off unless turned on
+    page.check("#notice-form input[name=enabled]")
+    page.check("#notice-form input[value=weekly]")
+    page.click("#notice-form button[type=submit]")
+    page.wait_for_selector("text=You will be told about arrivals.")
+    assert page.is_checked("#notice-form input[name=enabled]")
+    assert page.is_checked("#notice-form input[value=weekly]")
     shots(page, "later")
+
+    # 7b. My posts: send the archive again, with the posts this time, then
+    # preview and republish them on the Mastodon account.
+    page.goto(base + "/upload/")
+    page.check("#republish")
+    page.set_input_files("#archive-file", str(archive))
+    page.wait_for_selector("#plan:not([hidden])")
+    assert "tweets.js" in page.inner_text("#send-list")
+    page.click("#start")
+    page.wait_for_selector("#next:not([hidden])", timeout=90_000)
+    page.goto(base + "/republish/")
+    page.click("#republish-form button[value=preview]")
+    page.wait_for_selector("#preview")
+    preview = page.inner_text("#preview")
+    assert "nothing has been published" in preview
+    parts = int(re.search(r"Posts on the network[^:]*: (\d+)", preview).group(1))
+    assert parts > 0
+    shots(page, "republish-preview")
+    me = mastodon_peer.get("/api/v1/accounts/verify_credentials")
+    assert not mastodon_peer.get(f"/api/v1/accounts/{me['id']}/statuses")  # preview only
+    page.click("#republish-form button[value=start]")
+    page.wait_for_selector(".messages")
+    shots(page, "republish-started")
+    deadline = time.monotonic() + 90
+    while True:
+        statuses = mastodon_peer.get(f"/api/v1/accounts/{me['id']}/statuses", limit=40)
+        if len(statuses) >= parts or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert len(statuses) == parts
+    assert all("Originally posted on X" in s["content"] for s in statuses)
+    assert {s["visibility"] for s in statuses} == {"unlisted"}
 
     # 8. Delete everything.
     page.goto(base + "/delete/")

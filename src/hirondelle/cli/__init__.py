@@ -13,6 +13,7 @@ from hirondelle import __version__
 from hirondelle.cli.archive import archive
 from hirondelle.cli.directory import directory
 from hirondelle.cli.importing import import_archive
+from hirondelle.cli.lists import lists
 from hirondelle.cli.match import match
 from hirondelle.cli.reconnect import accounts, connect, disconnect, plan, run
 from hirondelle.cli.republish import alt_text, republish
@@ -49,6 +50,7 @@ for command in (
     disconnect,
     plan,
     run,
+    lists,
     republish,
     alt_text,
 ):

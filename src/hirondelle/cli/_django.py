@@ -15,6 +15,10 @@ def setup_django() -> None:
 
     if not apps.ready:
         django.setup()
+    from django.utils import translation
+
+    # The command line speaks English; the web page, each person's language.
+    translation.deactivate_all()
 
 
 def ensure_database(*, verbose: bool = False) -> None:

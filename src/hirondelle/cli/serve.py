@@ -50,7 +50,7 @@ def serve(host: str, port: int, worker: bool, open_browser: bool) -> None:
     ensure_database()
     from hirondelle.migration.worker import BackgroundWorker
 
-    background = BackgroundWorker() if worker else None
+    background = BackgroundWorker(page_first=True) if worker else None
     if background:
         background.start()
     url = f"http://{host}:{port}/"
@@ -95,3 +95,4 @@ def migrate() -> None:
 
     setup_django()
     call_command("migrate", interactive=False)
+    call_command("createcachetable")  # rate limits shared by a portal's web processes

@@ -13,7 +13,45 @@ import time
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
-__all__ = ["BackgroundWorker"]
+__all__ = ["BackgroundWorker", "web_activity"]
+
+
+class _WebActivity:
+    """Requests in progress in this process, so an in-process worker can let
+    the page go first: on a laptop, one process and one GIL serve both."""
+
+    def __init__(self) -> None:
+        self._active = 0
+        self._idle = threading.Condition()
+
+    def enter(self) -> None:
+        with self._idle:
+            self._active += 1
+
+    def leave(self) -> None:
+        with self._idle:
+            self._active -= 1
+            if not self._active:
+                self._idle.notify_all()
+
+    def wait_idle(self, at_most: float) -> None:
+        """Return once no request is in progress, or after `at_most` seconds,
+        so background work is slowed by a busy page, never stopped."""
+        with self._idle:
+            self._idle.wait_for(lambda: not self._active, timeout=at_most)
+
+
+web_activity = _WebActivity()
+
+
+class _PoliteWorker(Worker):
+    """Waits for the page to be idle (a little) before each task."""
+
+    at_most = 2.0
+
+    def run_task(self, db_task_result) -> None:
+        web_activity.wait_idle(self.at_most)
+        super().run_task(db_task_result)
 
 
 class BackgroundWorker:
@@ -24,8 +62,16 @@ class BackgroundWorker:
     KeyboardInterrupt and stops it between tasks.
     """
 
-    def __init__(self, *, interval: float = 0.5, queue_names: tuple[str, ...] = ("*",)) -> None:
-        self._worker = Worker(
+    def __init__(
+        self,
+        *,
+        interval: float = 0.5,
+        queue_names: tuple[str, ...] = ("*",),
+        page_first: bool = False,
+    ) -> None:
+        # page_first: inside `hirondelle serve`, let web requests go first.
+        worker_class = _PoliteWorker if page_first else Worker
+        self._worker = worker_class(
             queue_names=list(queue_names),
             interval=interval,
             batch=False,

@@ -7,7 +7,7 @@ listed read-only, so nobody can edit or erase the trail from the admin.
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 
-from hirondelle.portal.models import ArchiveUpload
+from hirondelle.portal.models import ArchiveUpload, ArrivalNotice
 
 
 @admin.register(LogEntry)
@@ -34,3 +34,20 @@ class ArchiveUploadAdmin(admin.ModelAdmin):
     list_filter = ("state", "republish")
     search_fields = ("user__username",)
     readonly_fields = ("id", "user", "files", "republish", "migration", "created_at", "updated_at")
+
+
+@admin.register(ArrivalNotice)
+class ArrivalNoticeAdmin(admin.ModelAdmin):
+    """Read-only: a notice's state moves only through the sender, so nothing
+    here can make one go out twice."""
+
+    list_display = ("id", "user", "state", "due_at", "sent_at", "attempts", "sender")
+    list_filter = ("state",)
+    search_fields = ("user__username", "sender")
+    readonly_fields = [f.name for f in ArrivalNotice._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -7,3 +7,10 @@ class PortalConfig(AppConfig):
     label = "portal"
     verbose_name = _("Portal")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Signals only: ready() runs for every command and must not query.
+        from hirondelle.identity.signals import directory_changed
+        from hirondelle.portal.tasks import on_directory_changed
+
+        directory_changed.connect(on_directory_changed, dispatch_uid="portal-arrival-notices")

@@ -12,7 +12,9 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-__all__ = ["CONTENT_SECURITY_POLICY", "SecurityHeadersMiddleware"]
+from hirondelle.migration.worker import web_activity
+
+__all__ = ["CONTENT_SECURITY_POLICY", "PageFirstMiddleware", "SecurityHeadersMiddleware"]
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -47,3 +49,18 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         return response
+
+
+class PageFirstMiddleware:
+    """Counts requests in progress, for the worker inside `hirondelle serve`
+    (see `hirondelle.migration.worker.web_activity`)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        web_activity.enter()
+        try:
+            return self.get_response(request)
+        finally:
+            web_activity.leave()

@@ -1,4 +1,5 @@
-"""Background work the portal queues: importing an uploaded archive.
+"""Background work the portal queues: importing an uploaded archive, and
+telling people who arrived (arrival notices).
 
 The upload view only stores files; reading and importing a graph of millions
 of edges happens here, in a worker, so the web page answers at once.
@@ -6,15 +7,32 @@ of edges happens here, in a worker, so the web page answers at once.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import task
 
 from hirondelle.archive import ArchiveError
+from hirondelle.config import get_settings
 from hirondelle.migration.services.importing import ImportRefused, import_archive
-from hirondelle.portal.models import ArchiveUpload
+from hirondelle.portal.models import ArchiveUpload, NotificationPreference
+from hirondelle.portal.services.notifications import (
+    forgotten_people,
+    people_to_notify,
+    process_person,
+)
 from hirondelle.portal.services.storage import archive_folder
 
-__all__ = ["import_upload"]
+__all__ = [
+    "import_upload",
+    "notice_arrivals",
+    "notify_person",
+    "on_directory_changed",
+    "schedule_notices",
+]
 
 
 def _fail(upload_id: str, message: str) -> None:
@@ -44,3 +62,57 @@ def import_upload(upload_id: str) -> dict:
         state=ArchiveUpload.State.DONE, migration=result.migration, error=""
     )
     return {"migration": result.migration.pk, "counts": result.counts}
+
+
+# --- arrival notices (see hirondelle.portal.services.notifications) ----------
+
+
+def schedule_notices(user_id: int, at: datetime | None = None) -> bool:
+    """Ask a worker to look at this person's notices at `at` (now by default).
+
+    At most one wake-up is queued per person, as for plan runs; one that
+    should have run long ago (its worker was killed) no longer counts.
+    """
+    at = at or timezone.now()
+    stale = timezone.now() - timedelta(seconds=get_settings().item_lock_seconds)
+    updated = (
+        NotificationPreference.objects.filter(user_id=user_id, enabled=True)
+        .filter(Q(wake_at__isnull=True) | Q(wake_at__gt=at) | Q(wake_at__lt=stale))
+        .update(wake_at=at)
+    )
+    if updated:
+        notify_person.using(run_after=at).enqueue(user_id)
+    return bool(updated)
+
+
+@task()
+def notify_person(user_id: int) -> dict:
+    """Gather the person's new arrivals and send their due notices."""
+    NotificationPreference.objects.filter(user_id=user_id).update(wake_at=None)
+    wake = process_person(user_id)
+    if wake is not None:
+        schedule_notices(user_id, wake)
+    return {"next": wake.isoformat() if wake else None}
+
+
+@task()
+def notice_arrivals(x_ids: list[int]) -> int:
+    """Arrivals happened: wake the opted-in people whose X graph holds them."""
+    people = people_to_notify(x_ids)
+    # Also wake whoever a killed worker left waiting: arrivals are frequent
+    # on a portal, so this is the sweep, with no timer to run.
+    for user_id in {*people, *forgotten_people()}:
+        schedule_notices(user_id)
+    return len(people)
+
+
+#: X ids per notice task, as for the arrival tasks.
+NOTICE_CHUNK = 1000
+
+
+def on_directory_changed(sender, *, x_ids: list[int], **kwargs) -> None:
+    """Signal receiver: look for people to tell once the transaction commits."""
+    ids = list(x_ids)
+    for start in range(0, len(ids), NOTICE_CHUNK):
+        chunk = ids[start : start + NOTICE_CHUNK]
+        transaction.on_commit(lambda chunk=chunk: notice_arrivals.enqueue(chunk))

@@ -163,6 +163,21 @@ def test_lists_are_created_once_and_filled_in_one_call(adapter, mastodon_peer, r
     assert len(mastodon_peer.get("/api/v1/lists")) == 1
 
 
+def test_people_known_only_by_handle_stay_apart_in_one_batch(adapter, mastodon_peer) -> None:
+    """Directory links may carry a handle and no actor URI yet: empty ids must not merge."""
+    list_id = adapter.create_list("From X: by handle")
+    people = [
+        RemoteAccount(Network.MASTODON, id="", handle=h)
+        for h in ("bob@mock.local", "carol@mock.local", "dave@remote.example")
+    ]
+    actions = [_action(ActionKind.LIST_ADD, p, f"h{i}", list_id) for i, p in enumerate(people)]
+    results = adapter.apply(actions)
+    assert [r.ok for r in results] == [True, True, True]
+    assert len({r.remote_id for r in results}) == 3
+    members = mastodon_peer.get(f"/api/v1/lists/{list_id}/accounts")
+    assert sorted(m["acct"] for m in members) == ["bob", "carol", "dave@remote.example"]
+
+
 def test_publish_threads_with_media_and_no_duplicate_on_retry(adapter, mastodon_peer) -> None:
     first = adapter.publish(OutgoingPost(text="(Posted on X on 3 May 2019) Hello", key="x-1"))
     again = adapter.publish(OutgoingPost(text="(Posted on X on 3 May 2019) Hello", key="x-1"))

@@ -4,6 +4,7 @@ from hirondelle.migration.models.connected_account import ConnectedAccount
 from hirondelle.migration.models.edge import Direction, Edge
 from hirondelle.migration.models.imported_list import ImportedList
 from hirondelle.migration.models.imported_post import ImportedPost
+from hirondelle.migration.models.list_rebuild import ListRebuild
 from hirondelle.migration.models.migration import Migration
 from hirondelle.migration.models.plan_item import PlanItem
 
@@ -13,6 +14,7 @@ __all__ = [
     "Edge",
     "ImportedList",
     "ImportedPost",
+    "ListRebuild",
     "Migration",
     "PlanItem",
 ]

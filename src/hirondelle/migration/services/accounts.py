@@ -71,6 +71,8 @@ def disconnect_account(account: ConnectedAccount) -> bool:
                 account.server, creds["client_id"], creds["client_secret"], creds["access_token"]
             )
             revoked = True
+        elif account.network == Network.BLUESKY and creds.get("oauth"):
+            revoked = _revoke_bluesky_oauth(creds["oauth"])
         elif account.network == Network.BLUESKY and creds.get("session"):
             from hirondelle.networks.bluesky import revoke_session
 
@@ -80,3 +82,20 @@ def disconnect_account(account: ConnectedAccount) -> bool:
         revoked = False
     account.delete()
     return revoked
+
+
+def _revoke_bluesky_oauth(session: dict) -> bool:
+    """Revoke atproto OAuth tokens where the authorization server has a revocation endpoint."""
+    from hirondelle.migration.services.adapters import bluesky_oauth_client
+    from hirondelle.networks.bluesky.oauth import OAuthError, OAuthSession
+
+    try:
+        client = bluesky_oauth_client(session.get("client_id", ""))
+    except (OSError, ValueError):
+        return False
+    try:
+        return client.revoke(OAuthSession.from_dict(session))
+    except OAuthError:
+        return False
+    finally:
+        client.close()

@@ -33,6 +33,8 @@ def adapter_for(account: ConnectedAccount) -> Adapter:
         return MastodonAdapter(
             account.server, creds["access_token"], budget_state=account.budget or None
         )
+    if account.network == Network.BLUESKY and creds.get("oauth"):
+        return _bluesky_oauth_adapter(account, creds["oauth"])
     if account.network == Network.BLUESKY:
         from hirondelle.networks.bluesky import BlueskyAdapter
 
@@ -51,6 +53,37 @@ def adapter_for(account: ConnectedAccount) -> Adapter:
             on_session_change=remember_session,
         )
     raise ValueError(f"No adapter for network {account.network!r}")
+
+
+def bluesky_oauth_client(client_id: str):
+    """The atproto OAuth client a Bluesky session was issued to (to refresh or revoke it)."""
+    from hirondelle.config import get_settings
+    from hirondelle.networks.bluesky import oauth
+
+    settings = get_settings()
+    config = oauth.client_for_id(client_id, settings.data_dir / oauth.SIGNING_KEY_FILE)
+    return oauth.OAuthClient(config, oauth.Resolver(plc_url=settings.bluesky_plc_url))
+
+
+def _bluesky_oauth_adapter(account: ConnectedAccount, session: dict[str, Any]) -> Adapter:
+    import json
+
+    from hirondelle.networks.bluesky import BlueskyAdapter
+
+    def remember_oauth(session_json: str) -> None:
+        # Refresh tokens are single use: the new ones must be kept at once.
+        account.credentials = {**(account.credentials or {}), "oauth": json.loads(session_json)}
+        if account.pk:
+            account.save(update_fields=["credentials", "updated_at"])
+
+    return BlueskyAdapter(
+        account.server or session["pds"],
+        account.handle or session.get("handle", ""),
+        oauth_session=session,
+        oauth_client=bluesky_oauth_client(session["client_id"]),
+        budget_state=account.budget or None,
+        on_session_change=remember_oauth,
+    )
 
 
 def save_budget(account: ConnectedAccount, adapter: Adapter) -> None:

@@ -104,7 +104,15 @@ def outgoing_post(item: PlanItem, limits: compose.Limits) -> OutgoingPost:
     )
 
 
-def publish_item(adapter: Adapter, item: PlanItem) -> PublishedPost:
+def publish_item(adapter: Adapter, item: PlanItem, *, maybe_sent: bool = False) -> PublishedPost:
+    """Publish one part. `maybe_sent`: an earlier attempt may have reached the
+    network (a crash or a timeout); networks that can look for it do so first."""
     from hirondelle.migration.services.republishing import limits_for_account
 
-    return adapter.publish(outgoing_post(item, limits_for_account(item.account, adapter)))
+    post = outgoing_post(item, limits_for_account(item.account, adapter))
+    find = getattr(adapter, "find_published", None)
+    if maybe_sent and find is not None:
+        found = find(post, since=item.created_at)
+        if found is not None:
+            return found
+    return adapter.publish(post)

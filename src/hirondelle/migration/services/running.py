@@ -24,6 +24,7 @@ from django.utils import timezone
 from hirondelle.config import get_settings
 from hirondelle.migration.models import ConnectedAccount, PlanItem
 from hirondelle.migration.services.adapters import adapter_for, save_budget
+from hirondelle.migration.services.lists import prepare_list_adds
 from hirondelle.migration.services.publishing import publish_item
 from hirondelle.networks.base import Action, ActionKind, ActionResult, Adapter, RemoteAccount
 from hirondelle.networks.errors import AuthExpired, NetworkError, RateLimited, Transient
@@ -170,8 +171,9 @@ def _skip_done(adapter: Adapter, items: list[PlanItem], out: AdvanceResult, now:
 
 def _publish(adapter: Adapter, item: PlanItem) -> ActionResult:
     """Publish one post item; its cid is kept for replies and quotes to it."""
+    maybe_sent = item.state == PlanItem.State.IN_FLIGHT or item.attempts > 0
     try:
-        published = publish_item(adapter, item)
+        published = publish_item(adapter, item, maybe_sent=maybe_sent)
     except (AuthExpired, RateLimited):
         raise
     except NetworkError as e:
@@ -236,6 +238,8 @@ def advance(
                 todo = items
                 try:
                     todo = _skip_done(adapter, items, out, now())
+                    if kind == ActionKind.LIST_ADD:  # create the list once; follow first
+                        todo = prepare_list_adds(adapter, account, todo, out, now())
                     if kind == ActionKind.POST:
                         results = [_publish(adapter, item) for item in todo]
                     else:

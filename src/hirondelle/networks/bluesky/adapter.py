@@ -7,6 +7,8 @@ What it adds to the SDK, and why:
   session string to the caller (`on_session_change`, `session_string`) to
   store, takes it back next time, and refreshes it instead of signing in
   again.
+  With atproto OAuth (`oauth.py`) there is no password at all: requests carry
+  DPoP-bound tokens and a proof each (`oauth.DpopAuth`), refreshed the same way.
 - **Batches.** Follows, blocks and list entries are records written with
   `com.atproto.repo.applyWrites`, 200 per call; mutes are not records
   (`app.bsky.graph.muteActor`, one call each).
@@ -32,6 +34,7 @@ import io
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -64,6 +67,7 @@ from hirondelle.networks.base import (
     Relationship,
     RemoteAccount,
 )
+from hirondelle.networks.bluesky.oauth import DpopAuth, OAuthClient, OAuthError, OAuthSession
 from hirondelle.networks.bluesky.tid import tid_for
 from hirondelle.networks.budget import Budget, Costs, Pool
 from hirondelle.networks.errors import (
@@ -188,8 +192,16 @@ def _no_appview(exc: NetworkError) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class _OAuthIdentity:
+    """What the adapter reads from a session (`did`, `handle`) when OAuth signed in."""
+
+    did: str
+    handle: str
+
+
 class BlueskyAdapter:
-    """One Bluesky account, signed in with an app password or a stored session.
+    """One Bluesky account, signed in with an app password, a stored session or OAuth.
 
     `service_url` is the account's PDS (or an entryway such as bsky.social);
     it also serves `app.bsky.*` reads by proxying them to its AppView.
@@ -197,6 +209,10 @@ class BlueskyAdapter:
     `on_session_change(session_string)` is called whenever a new session is
     created or refreshed: store the string and pass it back next time.
     `transport` replaces httpx's (tests use it to simulate failures).
+    `oauth_session` (an `OAuthSession` or its `to_dict()`) signs requests with
+    DPoP instead, sent to the session's PDS; `oauth_client` renews its tokens
+    (the adapter closes it), and `on_session_change` then gets
+    `json.dumps(session.to_dict())`.
     """
 
     network = Network.BLUESKY
@@ -216,13 +232,15 @@ class BlueskyAdapter:
         on_session_change: Callable[[str], None] | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
+        oauth_session: OAuthSession | Mapping[str, Any] | None = None,
+        oauth_client: OAuthClient | None = None,
     ) -> None:
         if not service_url.startswith(("http://", "https://")):
             raise ValueError(
                 "service_url must be an http(s) URL such as https://bsky.social, "
                 f"got {service_url!r}"
             )
-        if not app_password and not session_string:
+        if not app_password and not session_string and oauth_session is None:
             raise ValueError(
                 "Bluesky needs an app password (Settings → Privacy and security → App passwords) "
                 "or a stored session string"
@@ -244,6 +262,22 @@ class BlueskyAdapter:
         }
         if transport is not None:
             kwargs["transport"] = transport
+        self._oauth: DpopAuth | None = None
+        self._oauth_client = oauth_client
+        if oauth_session is not None:
+            if not isinstance(oauth_session, OAuthSession):
+                oauth_session = OAuthSession.from_dict(oauth_session)
+            # The tokens are for the PDS the DID document names, at the address
+            # it names (DPoP proofs are checked against it).
+            self.service_url = oauth_session.pds.rstrip("/") or self.service_url
+            self._oauth = DpopAuth(
+                oauth_session,
+                refresh=oauth_client.refresh if oauth_client is not None else None,
+                on_change=self._oauth_changed,
+                clock=clock,
+            )
+            self._session_string = json.dumps(oauth_session.to_dict())
+            kwargs["auth"] = self._oauth
         self._client = Client(self.service_url, request=Request(**kwargs))
         self._client.on_session_change(self._session_changed)
         self._signed_in = False
@@ -269,7 +303,14 @@ class BlueskyAdapter:
         if self._on_session_change is not None:
             self._on_session_change(self._session_string)
 
-    def _session(self) -> Session:
+    def _oauth_changed(self, session: OAuthSession) -> None:
+        self._session_string = json.dumps(session.to_dict())
+        if self._on_session_change is not None:
+            self._on_session_change(self._session_string)
+
+    def _session(self) -> Session | _OAuthIdentity:
+        if self._oauth is not None:
+            return _OAuthIdentity(self._oauth.session.did, self._oauth.session.handle)
         if not self._signed_in:
             self._sign_in()
         session = self._client._session
@@ -321,6 +362,11 @@ class BlueskyAdapter:
 
     def _refresh(self) -> bool:
         """Trade the refresh token for a new session; False if it is no longer valid."""
+        if self._oauth is not None:
+            try:
+                return self._oauth.refresh_now()
+            except OAuthError:
+                return False
         try:
             self._client._refresh_and_set_session()
         except (AtProtocolError, httpx.HTTPError):
@@ -343,6 +389,12 @@ class BlueskyAdapter:
                 raise self._translate(exc, method) from exc
             except httpx.HTTPError as exc:
                 raise self._translate_http(exc) from exc
+            except OAuthError as exc:  # renewing the OAuth tokens failed
+                if exc.reason == "unreachable":
+                    raise Unavailable(f"Bluesky could not renew the session: {exc}") from exc
+                raise AuthExpired(
+                    f"the Bluesky session could not be renewed ({exc}): sign in again"
+                ) from exc
             except (ValidationError, ValueError) as exc:
                 raise InvalidResponse(
                     f"Bluesky's answer to {method} was not understood: {exc}"
@@ -654,6 +706,8 @@ class BlueskyAdapter:
 
     def close(self) -> None:
         self._client.request.close()
+        if self._oauth_client is not None:
+            self._oauth_client.close()
 
     # -- records ----------------------------------------------------------------
 

@@ -13,11 +13,14 @@ budget as it calls (one unit of ``requests`` per HTTP call, then ``follows``,
 
 from __future__ import annotations
 
+import html
 import math
 import mimetypes
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
@@ -360,16 +363,17 @@ class MastodonAdapter:
         return None
 
     def _local_ids(self, targets: Sequence[RemoteAccount]) -> dict[str, str | None]:
-        """RemoteAccount.id → local id on this server (resolving what lacks one)."""
+        """Target key (`_target_key`) → local id on this server, resolving what lacks one."""
         out: dict[str, str | None] = {}
         for target in targets:
-            if target.id in out:
+            key = _target_key(target)
+            if key in out:
                 continue
             if target.local_id:
-                out[target.id] = target.local_id
+                out[key] = target.local_id
             else:
                 found = self.resolve(target.handle)
-                out[target.id] = found.local_id if found else None
+                out[key] = found.local_id if found else None
         return out
 
     def _relationships_by_local_id(self, local_ids: Sequence[str]) -> dict[str, Relationship]:
@@ -384,7 +388,12 @@ class MastodonAdapter:
     def relationships(self, targets: Sequence[RemoteAccount]) -> dict[str, Relationship]:
         local = self._local_ids(targets)
         rels = self._relationships_by_local_id([lid for lid in local.values() if lid])
-        return {rid: rels[lid] for rid, lid in local.items() if lid and lid in rels}
+        out = {}
+        for target in targets:  # keyed by RemoteAccount.id, as the protocol says
+            lid = local.get(_target_key(target))
+            if target.id and lid and lid in rels:
+                out[target.id] = rels[lid]
+        return out
 
     def apply(self, actions: Sequence[Action]) -> list[ActionResult]:
         """One result per action; a refused sign-in is raised instead (AuthExpired).
@@ -429,7 +438,7 @@ class MastodonAdapter:
         costs["requests"] = 1
         pool = _ACT_POOL.get(kind)
         for action in actions:
-            lid = local.get(action.target.id)
+            lid = local.get(_target_key(action.target))
             if stop is not None:
                 results.append(ActionResult(action, error=stop))
                 continue
@@ -492,7 +501,7 @@ class MastodonAdapter:
                     failed = error
             to_add: dict[str, list[int]] = {}
             for i in indexes:
-                lid = local.get(actions[i].target.id)
+                lid = local.get(_target_key(actions[i].target))
                 if failed is not None:
                     results[i] = ActionResult(actions[i], error=failed)
                 elif lid is None:
@@ -588,6 +597,44 @@ class MastodonAdapter:
         url = status.get("url") or status.get("uri") or ""
         return PublishedPost(uri=str(status["id"]), url=str(url))
 
+    def find_published(
+        self, post: OutgoingPost, since: datetime, *, max_pages: int = 10
+    ) -> PublishedPost | None:
+        """This account's status with exactly `post`'s text, posted since `since`.
+
+        Mastodon remembers an `Idempotency-Key` for about an hour only: a post
+        accepted just before a crash or a timeout, retried later than that,
+        would be published twice. The runner asks this first for a post it
+        may already have sent. Rendered HTML is only a first sieve; the raw
+        text (`/source`) decides. Looks at the newest `max_pages` × 40 statuses.
+        """
+        me = self.whoami().local_id
+        reply_to = post.reply_to.uri if post.reply_to is not None else None
+        sieve = _gist(post.text)
+        params: dict[str, Any] = {"limit": 40, "exclude_reblogs": True}
+        for _ in range(max_pages):
+            page = [
+                _obj(s, "id")
+                for s in _list(self._call("GET", f"/api/v1/accounts/{me}/statuses", params))
+            ]
+            for status in page:
+                created = _created_at(status.get("created_at"))
+                if created is not None and created < since:
+                    return None
+                parent = status.get("in_reply_to_id")
+                if (str(parent) if parent else None) != reply_to:
+                    continue
+                if _gist(_html_text(str(status.get("content") or ""))) != sieve:
+                    continue
+                source = _obj(self._call("GET", f"/api/v1/statuses/{status['id']}/source"), "id")
+                if str(source.get("text", "")).strip() == post.text.strip():
+                    url = status.get("url") or status.get("uri") or ""
+                    return PublishedPost(uri=str(status["id"]), url=str(url))
+            if len(page) < params["limit"]:
+                return None
+            params["max_id"] = str(page[-1]["id"])
+        return None
+
     def set_alt_texts(self, post: PublishedPost, alts: Sequence[str]) -> PublishedPost:
         """Describe the images of a published status (the archive has none).
 
@@ -658,3 +705,34 @@ class MastodonAdapter:
 
 def _not_found(target: RemoteAccount) -> NotFound:
     return NotFound(f"{target.handle} could not be found from this server.")
+
+
+def _target_key(target: RemoteAccount) -> str:
+    """A target's identity in a batch: its URI, or its handle when only that is known."""
+    return target.id or f"handle:{target.handle.casefold()}"
+
+
+def _created_at(value: Any) -> datetime | None:
+    """An ISO 8601 time from the server, aware; None if absent or unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+_MENTION = re.compile(r"@[\w.-]+(?:@[\w.-]+)?")
+_TAG = re.compile(r"<br\s*/?>|</p>|<[^>]+>", re.I)
+
+
+def _html_text(content: str) -> str:
+    """Text of a status's rendered HTML (links keep their full address)."""
+    return html.unescape(
+        _TAG.sub(lambda m: " " if m.group(0).startswith(("<br", "</")) else "", content)
+    )
+
+
+def _gist(text: str) -> str:
+    """Letters and digits, mentions left out (rendered as @user, not @user@host)."""
+    return "".join(c for c in _MENTION.sub("", text) if c.isalnum())[:80].casefold()

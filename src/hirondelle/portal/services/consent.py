@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from hirondelle.identity.models import Consent, Evidence
+from django.utils.translation import gettext as _
+
+from hirondelle.identity.models import Consent, Evidence, x_id_from_db
 from hirondelle.identity.services.directory import assert_link, set_consent
 from hirondelle.migration.models import ConnectedAccount, Migration
+from hirondelle.portal.services.x_signin import proven_x_accounts
 
-__all__ = ["current_consent", "save_consent"]
+__all__ = ["ConsentRefused", "current_consent", "save_consent"]
+
+
+class ConsentRefused(Exception):
+    """The person may not speak for this X account."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def current_consent(migration: Migration) -> Consent | None:
@@ -26,7 +37,23 @@ def save_consent(
     The link is the person's own word (`self` evidence, the weakest): others
     see it only if the person chose to be findable, and act on it
     automatically only if their own trust threshold accepts self-declared links.
+
+    Someone whom X confirmed as another account cannot speak for this one:
+    an archive can be forged, X's confirmation cannot.
     """
+    proven = proven_x_accounts(user)
+    if proven and migration.x_account_id not in {x.id for x in proven}:
+        raise ConsentRefused(
+            _(
+                "X confirmed that you are @%(proven)s, but this archive is of another "
+                "account (@%(archive)s). Send your own archive: choices about an X account "
+                "can only be made by its owner."
+            )
+            % {
+                "proven": ", @".join(x.username or str(x.id) for x in proven),
+                "archive": migration.x_account.username or x_id_from_db(migration.x_account_id),
+            }
+        )
     consent = set_consent(
         migration.x_account_id,
         findable=findable,

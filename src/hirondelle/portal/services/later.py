@@ -19,6 +19,7 @@ class Arrival:
     asserted_at: datetime
     directions: tuple[str, ...]
     queued: bool  # a follow is planned or done on one of my accounts
+    link_id: int = 0  # for the "Report" link
 
 
 def arrivals_since(migration: Migration, *, limit: int = 500) -> list[Arrival]:
@@ -56,6 +57,7 @@ def arrivals_since(migration: Migration, *, limit: int = 500) -> list[Arrival]:
             asserted_at=link.asserted_at,
             directions=tuple(sorted(directions.get(link.x_account_id, []))),
             queued=(link.network, str(link.x_account_id)) in queued,
+            link_id=link.pk,
         )
         for link in links
     ]

@@ -1,10 +1,18 @@
 """One module per page; each view only calls services."""
 
+from hirondelle.portal.views.bluesky_oauth import (
+    bluesky_oauth_client_metadata,
+    bluesky_oauth_jwks,
+    signin_bluesky_oauth,
+    signin_bluesky_oauth_callback,
+)
 from hirondelle.portal.views.consent import consent
 from hirondelle.portal.views.delete import delete
 from hirondelle.portal.views.home import home
 from hirondelle.portal.views.later import later
+from hirondelle.portal.views.lists import lists
 from hirondelle.portal.views.privacy import privacy
+from hirondelle.portal.views.report import report
 from hirondelle.portal.views.republish import republish
 from hirondelle.portal.views.review import review
 from hirondelle.portal.views.run import run, run_progress, run_start
@@ -24,13 +32,18 @@ from hirondelle.portal.views.upload import (
     upload_new,
     upload_status,
 )
+from hirondelle.portal.views.x_signin import x_signin_callback, x_signin_start
 
 __all__ = [
+    "bluesky_oauth_client_metadata",
+    "bluesky_oauth_jwks",
     "consent",
     "delete",
     "home",
     "later",
+    "lists",
     "privacy",
+    "report",
     "republish",
     "review",
     "run",
@@ -38,6 +51,8 @@ __all__ = [
     "run_start",
     "signin",
     "signin_bluesky",
+    "signin_bluesky_oauth",
+    "signin_bluesky_oauth_callback",
     "signin_mastodon",
     "signin_mastodon_callback",
     "signout",
@@ -48,4 +63,6 @@ __all__ = [
     "upload_finish",
     "upload_new",
     "upload_status",
+    "x_signin_callback",
+    "x_signin_start",
 ]

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from hirondelle.config import get_settings
 from hirondelle.portal.services import signin as service
+from hirondelle.portal.views._limits import rate_limited
 
 
 def _callback_uri(request: HttpRequest) -> str:
@@ -18,10 +19,13 @@ def _callback_uri(request: HttpRequest) -> str:
 
 def signin(request: HttpRequest) -> HttpResponse:
     """Sign in with a Mastodon server, or a Bluesky handle and app password."""
-    return render(request, "portal/signin.html")
+    from hirondelle.portal.services.bluesky_oauth import offer
+
+    return render(request, "portal/signin.html", {"bluesky_oauth": offer()})
 
 
 @require_POST
+@rate_limited("signin")
 def signin_mastodon(request: HttpRequest) -> HttpResponse:
     try:
         url = service.start_mastodon(
@@ -50,6 +54,7 @@ def signin_mastodon_callback(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@rate_limited("signin")
 def signin_bluesky(request: HttpRequest) -> HttpResponse:
     try:
         account = service.sign_in_bluesky(

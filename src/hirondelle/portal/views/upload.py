@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from hirondelle.portal.models import ArchiveUpload
 from hirondelle.portal.services import uploads
 from hirondelle.portal.views._json import error, json_login_required
+from hirondelle.portal.views._limits import rate_limited
 
 
 def _texts() -> dict[str, str]:
@@ -58,6 +59,7 @@ def _status(upload_obj: ArchiveUpload) -> dict:
 
 @require_POST
 @json_login_required
+@rate_limited("upload", json=True)
 def upload_new(request: HttpRequest) -> HttpResponse:
     try:
         body = json.loads(request.body or b"{}")

@@ -12,6 +12,7 @@ def claim(x, handle, evidence):
 
 
 def test_conflicts_are_listed_and_resolved_from_the_admin(admin_client):
+    admin_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the admin is French by default
     claim(7, "impostor@evil.example", "self")
     claim(7, "famous@news.example", "roster")
     claim(8, "one@a.social", "self")

@@ -65,8 +65,9 @@ class Settings(BaseSettings):
     #: Attempts allowed per client address, as "count/period" (period s, m,
     #: h or d; several separated by commas; "" for no limit). Sign-ins reach
     #: other servers on the person's behalf; each upload starts an import.
-    signin_rate: str = "10/m,60/h"
-    upload_rate: str = "30/h"
+    #: Generous on purpose: a library's "leave X" workshop shares one address.
+    signin_rate: str = "20/m,300/h"
+    upload_rate: str = "100/h"
     #: How many reverse proxies in front of the portal append to
     #: X-Forwarded-For; 0 trusts no such header (the laptop, or a bare server).
     trusted_proxies: int = 0

@@ -183,3 +183,9 @@ def test_every_sign_in_and_upload_door_is_limited():
             scopes.append(getattr(wrapped, "rate_limit_scope", None))
             wrapped = getattr(wrapped, "__wrapped__", None)
         assert scope in scopes, view.__name__
+
+
+def test_the_default_limits_are_valid_and_not_off():
+    settings = get_settings()
+    assert parse_rates(settings.signin_rate)
+    assert parse_rates(settings.upload_rate)

@@ -16,7 +16,6 @@ import asyncio
 import collections
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -34,6 +33,8 @@ from mastodon_mock.config import (
     SeedConfig,
     StreamingConfig,
 )
+
+from tests.support.ports import free_port
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.slow]
 
@@ -108,12 +109,6 @@ class CountingApp:
             await self.app(scope, receive, send)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def counted_mastodon() -> Iterator[tuple[str, CountingApp]]:
     import uvicorn
@@ -138,7 +133,7 @@ def counted_mastodon() -> Iterator[tuple[str, CountingApp]]:
         ratelimit=RateLimitConfig(enabled=False),
     )
     app = CountingApp(create_app(config))
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from hirondelle.config import get_settings
 from hirondelle.portal.services.ratelimit import Rate, check, client_address, parse_rates
+from tests.support.ports import free_port
 
 
 @pytest.fixture
@@ -116,9 +117,7 @@ def redis_url():
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.fail("redis-server is missing: scripts/bootstrap installs it (apt redis-server)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,

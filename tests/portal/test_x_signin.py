@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import secrets
-import socket
 
 import httpx
 import pytest
@@ -41,6 +40,7 @@ from hirondelle.migration.models import ConnectedAccount
 from hirondelle.migration.services.importing import import_archive
 from hirondelle.migration.services.matching import match_migration
 from tests.portal.conftest import sign_in, user_of
+from tests.support.ports import free_port
 from tests.support.x_archive import sample_spec, write_archive
 from tests.support.x_oauth_server import XOAuthServer, x_oauth_server  # noqa: F401 - fixture
 
@@ -368,9 +368,7 @@ def test_once_x_confirmed_someone_else_the_archive_gets_no_consent(
 
 
 def test_x_unreachable(alice, x_app, monkeypatch) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closed = f"http://127.0.0.1:{s.getsockname()[1]}/2/oauth2/token"
+    closed = f"http://127.0.0.1:{free_port()}/2/oauth2/token"  # nothing listens there
     _configure(monkeypatch, x_app, HIRONDELLE_X_TOKEN_URL=closed)
     response = alice.get(_to_x(alice, x_app))
     assert any("could not be reached" in text for text in _texts(response))

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ports import free_port
 from tests.support.postgres import PostgresServer, start_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,12 +63,6 @@ class TestAccount:
     handle: str
     password: str
     app_password: str
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def find_node() -> str:
@@ -113,7 +108,7 @@ def _start_redis() -> _Redis:
     binary = shutil.which("redis-server")
     if not binary:
         raise AtprotoPeerUnavailable(f"redis-server is not installed. {FIX}")
-    port = _free_port()
+    port = free_port()
     datadir = Path(tempfile.mkdtemp(prefix="hirondelle-redis-"))
     process = subprocess.Popen(
         [

@@ -10,7 +10,6 @@ in-process background worker, exactly as a person's laptop does.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -21,6 +20,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from tests.support.ports import free_port
 
 __all__ = [
     "CHROMIUM",
@@ -44,12 +45,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

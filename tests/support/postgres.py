@@ -9,11 +9,12 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.ports import free_port
 
 
 class PostgresUnavailable(RuntimeError):
@@ -30,12 +31,6 @@ def _bindir() -> Path:
     raise PostgresUnavailable(
         "PostgreSQL is not installed: `apt-get install postgresql` (Debian) provides it."
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -69,7 +64,7 @@ def start_postgres() -> PostgresServer:
     user = "postgres" if os.geteuid() == 0 else os.environ.get("USER", "postgres")
     if os.geteuid() == 0:
         shutil.chown(datadir, "postgres", "postgres")
-    server = PostgresServer(datadir=datadir, port=_free_port(), user=user, bindir=bindir)
+    server = PostgresServer(datadir=datadir, port=free_port(), user=user, bindir=bindir)
     server._run("initdb", "-D", str(datadir), "-A", "trust", "-U", user, "-E", "UTF8")
     opts = (
         f"-c listen_addresses=127.0.0.1 -c port={server.port} -c unix_socket_directories='' "

@@ -7,7 +7,7 @@ of edges happens here, in a worker, so the web page answers at once.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Q
@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 from django_tasks import task
 
 from hirondelle.archive import ArchiveError
-from hirondelle.config import get_settings
 from hirondelle.migration.services.importing import ImportRefused, import_archive
+from hirondelle.migration.services.running import hold_period
 from hirondelle.portal.models import ArchiveUpload, NotificationPreference
 from hirondelle.portal.services.notifications import (
     forgotten_people,
@@ -74,7 +74,7 @@ def schedule_notices(user_id: int, at: datetime | None = None) -> bool:
     should have run long ago (its worker was killed) no longer counts.
     """
     at = at or timezone.now()
-    stale = timezone.now() - timedelta(seconds=get_settings().item_lock_seconds)
+    stale = timezone.now() - hold_period()
     updated = (
         NotificationPreference.objects.filter(user_id=user_id, enabled=True)
         .filter(Q(wake_at__isnull=True) | Q(wake_at__gt=at) | Q(wake_at__lt=stale))

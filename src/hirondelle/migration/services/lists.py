@@ -513,8 +513,6 @@ def prepare_list_adds(
             continue
         if not _follow_ready(account, item, out, now):
             continue
-        if not _identify(adapter, item, out):
-            continue
         if not rebuild.remote_list_id:
             _create_list(adapter, rebuild)
         if item.payload.get("list_id") != rebuild.remote_list_id:
@@ -563,26 +561,3 @@ def _follow_ready(account: ConnectedAccount, item: PlanItem, out, now: datetime)
     item.locked_until = None
     item.save(update_fields=["state", "last_error", "next_attempt_at", "locked_until"])
     return False
-
-
-def _identify(adapter, item: PlanItem, out) -> bool:
-    """Give a member known only by handle its account id before the batch.
-
-    The Mastodon adapter tells a batch's targets apart by their id, so
-    handle-only members (links without an actor URI) are resolved first;
-    one not found on the server fails with that reason.
-    """
-    if item.target_id or adapter.network != Network.MASTODON:
-        return True
-    found = adapter.resolve(item.target_handle)
-    if found is None:
-        item.state = PlanItem.State.FAILED
-        item.last_error = f"{item.target_handle} was not found from your server."
-        item.locked_until = None
-        item.save(update_fields=["state", "last_error", "locked_until"])
-        out.failed += 1
-        return False
-    item.target_id = found.id
-    item.payload = {**item.payload, "local_id": found.local_id}
-    item.save(update_fields=["target_id", "payload"])
-    return True

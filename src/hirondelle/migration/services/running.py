@@ -29,7 +29,7 @@ from hirondelle.migration.services.publishing import publish_item
 from hirondelle.networks.base import Action, ActionKind, ActionResult, Adapter, RemoteAccount
 from hirondelle.networks.errors import AuthExpired, NetworkError, RateLimited, Transient
 
-__all__ = ["AdvanceResult", "advance", "release_lease", "take_lease"]
+__all__ = ["AdvanceResult", "advance", "hold_period", "release_lease", "take_lease"]
 
 #: Protect the person first (blocks, mutes), then reconnect, then publish.
 KIND_ORDER = [
@@ -42,7 +42,7 @@ KIND_ORDER = [
 MAX_ATTEMPTS = 8
 
 
-def _hold() -> timedelta:
+def hold_period() -> timedelta:
     """How long a worker may hold an account or an item before others assume
     it died: renewed at every batch, so a killed run blocks the next one for
     at most this long."""
@@ -64,7 +64,7 @@ def take_lease(account: ConnectedAccount, owner: str, now: datetime) -> bool:
     taken = (
         ConnectedAccount.objects.filter(pk=account.pk)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=owner))
-        .update(lease_owner=owner, lease_until=now + _hold())
+        .update(lease_owner=owner, lease_until=now + hold_period())
     )
     return taken == 1
 
@@ -76,7 +76,7 @@ def release_lease(account: ConnectedAccount, owner: str) -> None:
 
 
 def _claim(account: ConnectedAccount, kind: str, count: int, now: datetime) -> list[PlanItem]:
-    lock = now + _hold()
+    lock = now + hold_period()
     with transaction.atomic():
         qs = PlanItem.objects.due(now).filter(account=account, kind=kind)
         if connection.features.has_select_for_update_skip_locked:  # PostgreSQL
@@ -216,7 +216,7 @@ def advance(
         out.stopped = account.status_reason or account.status
         return out
     if not take_lease(account, owner, now()):
-        out.next_wake = now() + _hold()
+        out.next_wake = now() + hold_period()
         return out
     own_adapter = adapter is None
     adapter = adapter or adapter_for(account)

@@ -45,6 +45,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
+from hirondelle.networks.pkce import new_pkce
+
 __all__ = [
     "DEFAULT_PLC_URL",
     "SCOPE",
@@ -674,16 +676,15 @@ class OAuthClient:
         issuer = self.resolver.issuer_of(pds)
         server = self.resolver.auth_server(issuer)
         key = new_key()
-        verifier = secrets.token_urlsafe(48)
-        challenge = _b64(hashlib.sha256(verifier.encode()).digest())
+        pkce = new_pkce()
         state = secrets.token_urlsafe(24)
         form = {
             "response_type": "code",
             "redirect_uri": self.client.redirect_uri,
             "scope": self.client.scope,
             "state": state,
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
+            "code_challenge": pkce.challenge,
+            "code_challenge_method": pkce.method,
         }
         if identity is not None:
             form["login_hint"] = identity.handle or identity.did
@@ -698,7 +699,7 @@ class OAuthClient:
         )
         return PendingAuth(
             state=state,
-            verifier=verifier,
+            verifier=pkce.verifier,
             dpop_key=key_to_jwk(key),
             issuer=issuer,
             authorize_url=authorize_url,

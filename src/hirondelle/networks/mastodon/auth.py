@@ -9,9 +9,6 @@ is the caller's job.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +20,7 @@ from hirondelle.networks.base import RemoteAccount
 from hirondelle.networks.errors import AuthExpired, InvalidResponse, Refused
 from hirondelle.networks.mastodon._http import Api
 from hirondelle.networks.mastodon.adapter import MastodonAdapter
+from hirondelle.networks.pkce import Pkce, new_pkce
 
 __all__ = [
     "OOB_REDIRECT",
@@ -53,13 +51,6 @@ class AppCredentials:
     client_secret: str
     redirect_uri: str = OOB_REDIRECT
     scopes: tuple[str, ...] = SCOPES
-
-
-@dataclass(frozen=True, slots=True)
-class Pkce:
-    verifier: str
-    challenge: str
-    method: str = "S256"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,14 +114,6 @@ def _post(
     finally:
         api.close()
     return data
-
-
-def new_pkce() -> Pkce:
-    """A fresh verifier (RFC 7636: 43–128 unreserved characters) and its S256 challenge."""
-    verifier = secrets.token_urlsafe(64)
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-    return Pkce(verifier=verifier, challenge=challenge)
 
 
 def authorization_url(

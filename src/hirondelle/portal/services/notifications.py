@@ -45,7 +45,7 @@ from hirondelle.config import get_settings
 from hirondelle.identity.models import Link
 from hirondelle.migration.models import ConnectedAccount, Direction, Edge, Migration, PlanItem
 from hirondelle.migration.services.adapters import adapter_for, save_budget
-from hirondelle.migration.services.running import release_lease, take_lease
+from hirondelle.migration.services.running import hold_period, release_lease, take_lease
 from hirondelle.networks.base import ActionKind, Adapter, Network, OutgoingPost
 from hirondelle.networks.errors import AuthExpired, NetworkError, RateLimited, Transient
 from hirondelle.portal.models import ArrivalNotice, NoticeEntry, NotificationPreference
@@ -78,10 +78,6 @@ DEFAULT_LIMIT = 500
 #: post a second copy, so a notice whose fate is unknown is given up instead.
 IDEMPOTENCY_WINDOW = timedelta(minutes=55)
 _GRAPH = [Direction.FOLLOWING, Direction.FOLLOWERS]
-
-
-def _hold() -> timedelta:
-    return timedelta(seconds=get_settings().item_lock_seconds)
 
 
 # --- preferences -------------------------------------------------------------
@@ -391,7 +387,7 @@ def _claim(notice_id: int, now: datetime) -> bool:
     )
     return bool(
         ArrivalNotice.objects.filter(due, pk=notice_id).update(
-            state=ArrivalNotice.State.SENDING, locked_until=now + _hold()
+            state=ArrivalNotice.State.SENDING, locked_until=now + hold_period()
         )
     )
 
@@ -440,7 +436,7 @@ def _send(
     owner = f"notice-{uuid.uuid4().hex}"
     if not take_lease(route.sender, owner, now()):
         route.sender.refresh_from_db(fields=["lease_until"])
-        notice.locked_until = route.sender.lease_until or now() + _hold()
+        notice.locked_until = route.sender.lease_until or now() + hold_period()
         notice.save(update_fields=["locked_until"])
         return "busy"
     adapter = adapter_factory(route.sender)
@@ -568,7 +564,7 @@ def forgotten_people(*, now: datetime | None = None, limit: int = 1000) -> list[
         state=ArrivalNotice.State.SENDING,
     )
     asleep = Q(user__notification_preference__wake_at__isnull=True) | Q(
-        user__notification_preference__wake_at__lt=now - _hold()
+        user__notification_preference__wake_at__lt=now - hold_period()
     )
     return list(
         ArrivalNotice.objects.filter(due)

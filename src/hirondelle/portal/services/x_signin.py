@@ -19,8 +19,6 @@ accounts (`proven_x_accounts`); no extra table is needed.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -37,6 +35,7 @@ from hirondelle.identity.models import Evidence, Link, XAccount, x_id_to_db
 from hirondelle.identity.services.directory import LinkRow, merge_links
 from hirondelle.identity.services.errors import InvalidLink
 from hirondelle.migration.models import ConnectedAccount, Migration
+from hirondelle.networks.pkce import new_pkce
 
 __all__ = [
     "SCOPES",
@@ -103,13 +102,6 @@ def is_configured() -> bool:
     return bool(get_settings().x_client_id.strip())
 
 
-def _pkce() -> tuple[str, str]:
-    """RFC 7636 verifier (43–128 unreserved characters) and its S256 challenge."""
-    verifier = secrets.token_urlsafe(64)
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
 def start(request: HttpRequest, redirect_uri: str) -> str:
     """Remember state and PKCE verifier in the session; returns X's authorize URL."""
     if not is_configured():
@@ -119,11 +111,11 @@ def start(request: HttpRequest, redirect_uri: str) -> str:
             _("Sign in with your new Mastodon or Bluesky account first: it is what gets linked.")
         )
     config = get_settings()
-    verifier, challenge = _pkce()
+    pkce = new_pkce()
     state = secrets.token_urlsafe(24)
     request.session[_SESSION_KEY] = {
         "state": state,
-        "verifier": verifier,
+        "verifier": pkce.verifier,
         "redirect_uri": redirect_uri,
         "user": request.user.pk,
     }
@@ -134,8 +126,8 @@ def start(request: HttpRequest, redirect_uri: str) -> str:
             "redirect_uri": redirect_uri,
             "scope": SCOPES,
             "state": state,
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
+            "code_challenge": pkce.challenge,
+            "code_challenge_method": pkce.method,
         }
     )
     return f"{config.x_authorize_url}?{query}"

@@ -1,4 +1,4 @@
-"""The `rate_limited` decorator: views stay one line longer, no more."""
+"""Rate limits in views: the `rate_limited` decorator, and the one 429 answer."""
 
 from __future__ import annotations
 
@@ -15,9 +15,23 @@ from hirondelle.portal.services.ratelimit import check, client_address, parse_ra
 from hirondelle.portal.views._json import error
 
 
+def minutes_to_wait(wait: float) -> int:
+    return max(1, math.ceil(wait / 60))
+
+
+def too_many(request: HttpRequest, wait: float, message: str, *, json: bool = False):
+    """429 with `Retry-After`: a page, or the portal's JSON error shape."""
+    if json:
+        response = error(message, status=429)
+    else:
+        response = render(request, "portal/limited.html", {"message": message}, status=429)
+    response["Retry-After"] = str(math.ceil(wait))
+    return response
+
+
 def rate_limited(scope: str, *, json: bool = False) -> Callable:
     """Answer 429, in the person's language, past `<scope>_rate` per address
-    (a page, or the portal's JSON error shape for the views the page script calls)."""
+    (`json` for the views the page script calls)."""
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
@@ -26,20 +40,15 @@ def rate_limited(scope: str, *, json: bool = False) -> Callable:
             wait = check(scope, client_address(request), rates) if rates else 0
             if not wait:
                 return view(request, *args, **kwargs)
-            minutes = max(1, math.ceil(wait / 60))
+            n = minutes_to_wait(wait)
             message = ngettext(
                 "Too many attempts from your connection. Try again in %(n)s minute: "
                 "nothing you did so far is lost.",
                 "Too many attempts from your connection. Try again in %(n)s minutes: "
                 "nothing you did so far is lost.",
-                minutes,
-            ) % {"n": minutes}
-            if json:
-                response = error(message, status=429)
-            else:
-                response = render(request, "portal/limited.html", {"message": message}, status=429)
-            response["Retry-After"] = str(math.ceil(wait))
-            return response
+                n,
+            ) % {"n": n}
+            return too_many(request, wait, message, json=json)
 
         wrapper.rate_limit_scope = scope  # type: ignore[attr-defined]
         return wrapper

@@ -1,5 +1,3 @@
-import math
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,6 +11,7 @@ from hirondelle.identity.services.reports import report_link
 from hirondelle.portal.services.ratelimit import check, parse_rates
 from hirondelle.portal.services.reports import reportable_link
 from hirondelle.portal.services.x_signin import proven_x_accounts
+from hirondelle.portal.views._limits import minutes_to_wait, too_many
 
 #: reports per person: enough for a real case, too few to flood the moderators
 REPORT_RATES = parse_rates("10/h,30/d")
@@ -46,15 +45,13 @@ def report(request: HttpRequest, link_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         wait = check("report", f"user:{request.user.pk}", REPORT_RATES)
         if wait:
-            minutes = max(1, math.ceil(wait / 60))
+            n = minutes_to_wait(wait)
             message = ngettext(
                 "You sent many reports. Try again in %(n)s minute.",
                 "You sent many reports. Try again in %(n)s minutes.",
-                minutes,
-            ) % {"n": minutes}
-            response = render(request, "portal/limited.html", {"message": message}, status=429)
-            response["Retry-After"] = str(math.ceil(wait))
-            return response
+                n,
+            ) % {"n": n}
+            return too_many(request, wait, message)
         _report, created = report_link(
             link,
             request.user,

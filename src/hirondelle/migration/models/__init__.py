@@ -1,5 +1,6 @@
 """Models of a migration, one per file."""
 
+from hirondelle.migration.models.archive_name import ArchiveName
 from hirondelle.migration.models.connected_account import ConnectedAccount
 from hirondelle.migration.models.edge import Direction, Edge
 from hirondelle.migration.models.imported_list import ImportedList
@@ -9,6 +10,7 @@ from hirondelle.migration.models.migration import Migration
 from hirondelle.migration.models.plan_item import PlanItem
 
 __all__ = [
+    "ArchiveName",
     "ConnectedAccount",
     "Direction",
     "Edge",

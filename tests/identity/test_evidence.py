@@ -36,3 +36,11 @@ def test_parse_names_valid_values():
         match="x_oauth, roster, domain, bridge, two_way, self, profile_claim, name_match",
     ):
         Evidence.parse("oauth")
+
+
+def test_discovery_names_its_evidence_as_the_directory_ranks_it():
+    from hirondelle.discovery import DISCOVERY_EVIDENCE
+
+    assert all(Evidence(v) for v in DISCOVERY_EVIDENCE)
+    ranked = sorted(DISCOVERY_EVIDENCE, key=lambda v: Evidence(v).strength, reverse=True)
+    assert list(DISCOVERY_EVIDENCE) == ranked

@@ -121,8 +121,8 @@ _BSKY_URL = re.compile(
     rf"(?P<actor>did:plc:[a-z2-7]{{24}}|did:web:{_HOST}|{_HOST}){_END_PATH}",
     _F | re.IGNORECASE,
 )
-_AT_DOMAIN = re.compile(rf"{_START}@(?P<handle>{_HOST_LOWER_TLD}){_END}", _F)
-_BARE_DOMAIN = re.compile(rf"{_START}(?P<handle>{_HOST_LOWER_TLD}){_END}", _F)
+_AT_DOMAIN = re.compile(rf"{_START}@(?P<handle>{_HOST}){_END}", _F)
+_BARE_DOMAIN = re.compile(rf"{_START}(?P<handle>{_HOST}){_END}", _F)
 
 #: Words and signs by which people say "my Bluesky" or "my fediverse".
 _BSKY_CUE = re.compile(r"🦋|\bbsky\b|\bbluesky\b|\bblue\s*sky\b", re.IGNORECASE)
@@ -218,14 +218,29 @@ def _site(host: str) -> str:
 
 
 def _handle_ok(handle: str) -> bool:
+    """A plausible Bluesky handle; in prose its top-level domain must be written in
+    lower case (``@bob.Great`` is a missing space) unless it is ``*.bsky.social``."""
+    written_tld = handle.rsplit(".", 1)[-1]
     handle = handle.lower()
     tld = handle.rsplit(".", 1)[-1]
+    if written_tld != tld and not handle.endswith(".bsky.social"):
+        return False
     return (
         len(handle) <= 253
         and tld not in _BAD_TLDS
         and tld not in _FILE_TLDS
         and _site(handle) not in _NOT_HANDLES
         and _site(handle) == handle
+    )
+
+
+def _fedi_host_ok(host: str) -> bool:
+    tld = host.rsplit(".", 1)[-1]
+    return (
+        host not in _MAIL_HOSTS
+        and _site(host) not in ("x.com", "twitter.com")
+        and tld not in _BAD_TLDS
+        and tld not in _FILE_TLDS
     )
 
 
@@ -260,25 +275,27 @@ def addresses_in(text: str) -> list[AddressClaim]:
         actor = m["actor"]
         if actor.lower().startswith("did:"):
             add(ClaimNetwork.BLUESKY, actor, m.start(), m.end())
-        elif _handle_ok(actor):
+        elif _handle_ok(actor.lower()):
             add(ClaimNetwork.BLUESKY, actor.lower(), m.start(), m.end())
     for m in _FEDI_URL.finditer(text):
         site = _site(m["host"])
         if site in _NOT_FEDIVERSE:
             continue
         host = (m["remote"] or m["host"]).lower()
+        if not _fedi_host_ok(host):
+            continue
         add(ClaimNetwork.MASTODON, f"{m['user'].lower()}@{host}", m.start(), m.end())
     for m in _DID.finditer(text):
         add(ClaimNetwork.BLUESKY, m.group(0), m.start(), m.end())
     for m in _FEDI_HANDLE.finditer(text):
         host = m["host"].lower()
-        if host in _MAIL_HOSTS or _site(host) in ("x.com", "twitter.com"):
+        if not _fedi_host_ok(host):
             continue
         add(ClaimNetwork.MASTODON, f"{m['user'].lower()}@{host}", m.start(), m.end())
     if _FEDI_CUE.search(text):
         for m in _FEDI_BARE.finditer(text):
             host = m["host"].lower()
-            if host in _MAIL_HOSTS or _site(host) in ("x.com", "twitter.com"):
+            if not _fedi_host_ok(host):
                 continue
             add(ClaimNetwork.MASTODON, f"{m['user'].lower()}@{host}", m.start(), m.end())
     for m in _AT_DOMAIN.finditer(text):

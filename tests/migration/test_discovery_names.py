@@ -144,7 +144,10 @@ def test_offline_discovery_counts_and_lists_claims_without_a_request(tmp_path, p
 def test_discover_offline_json_from_the_command_line(tmp_path, no_network):
     spec, truth = _named_spec(seed=13)
     runner = CliRunner()
-    assert runner.invoke(main, ["import", str(write_archive(tmp_path, spec))]).exit_code == 0
+    imported = runner.invoke(main, ["import", str(write_archive(tmp_path, spec))])
+    assert imported.exit_code == 0, imported.output
+    named = truth.named(spec.following)
+    assert f"Your posts name {named} of the {len(set(spec.following))} accounts" in imported.output
     out = runner.invoke(main, ["discover", "--offline", "--json"], catch_exceptions=False)
     assert out.exit_code == 0, out.output
     data = json.loads(out.output)

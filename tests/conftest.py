@@ -31,6 +31,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     global _server
+    # The peers (Mastodon, atproto, X stand-ins) listen on 127.0.0.1 over plain
+    # HTTP: the suite allows private addresses, as HIRONDELLE_ALLOW_PRIVATE_ADDRESSES
+    # does for a local peer. The guard's own tests pass a strict policy.
+    from hirondelle.networks import guard
+
+    guard.configure(guard.Policy(allow_private=True))
     if not config.getoption("--postgres"):
         return
     import dj_database_url

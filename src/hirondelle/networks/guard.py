@@ -542,6 +542,14 @@ class GuardedClient(httpx.Client):
         self.policy = policy
         super().__init__(**kwargs)
 
+    def build_request(self, method: str, url: Any, **kwargs: Any) -> httpx.Request:
+        if isinstance(url, str) and "://" in url:
+            self.policy.check_url(url)  # before httpx's parser, which rejects some notations
+        try:
+            return super().build_request(method, url, **kwargs)
+        except httpx.InvalidURL as exc:
+            raise AddressRefused("This is not a valid server address.", reason="url") from exc
+
     def send(
         self, request: httpx.Request, *, stream: bool = False, **kwargs: Any
     ) -> httpx.Response:

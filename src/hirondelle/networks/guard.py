@@ -55,6 +55,8 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from hirondelle.networks.errors import InvalidResponse, Refused, Unavailable
 
 __all__ = [
+    "API_DEADLINE",
+    "API_MAX_BYTES",
     "DEFAULT_DEADLINE",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_DEPTH",
@@ -66,6 +68,7 @@ __all__ = [
     "TooDeep",
     "TooLarge",
     "UnresolvableName",
+    "api_policy",
     "check_json_depth",
     "configure",
     "deadline",
@@ -79,11 +82,16 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BYTES = 512 * 1024
+#: answers of a network's API to a signed-in adapter (a page of 80 statuses
+#: with their accounts and media can pass 512 kB)
+API_MAX_BYTES = 4 * 1024 * 1024
 #: pictures and videos fetched to republish posts
 MEDIA_MAX_BYTES = 100 * 1024 * 1024
 DEFAULT_MAX_DEPTH = 128
 #: seconds for a whole exchange: connecting, every redirect, every byte
 DEFAULT_DEADLINE = 30.0
+#: for an adapter's calls, which may carry a video up
+API_DEADLINE = 300.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
 MAX_REDIRECTS = 5
 
@@ -314,6 +322,11 @@ def configure(policy: Policy | None) -> None:
     """Set the process-wide default policy (tests); None goes back to the settings."""
     global _configured
     _configured = policy
+
+
+def api_policy() -> Policy:
+    """The default policy with the limits of a signed-in adapter's API calls."""
+    return default_policy().with_(max_bytes=API_MAX_BYTES, deadline=API_DEADLINE)
 
 
 def default_policy() -> Policy:

@@ -13,11 +13,7 @@ from __future__ import annotations
 import gzip
 import http.server
 import json
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 
 import httpx
 import pytest
@@ -26,39 +22,7 @@ import requests
 from hirondelle.config import get_settings
 from hirondelle.networks import guard
 from hirondelle.networks.errors import NetworkError
-
-PUBLIC = "93.184.215.14"  # a public address; never contacted: the stub connector redirects
-
-
-# -- stubs ----------------------------------------------------------------------
-
-
-@dataclass
-class Stubs:
-    """A stub resolver (name → answers, in turn) and a recording connector."""
-
-    answers: dict[str, list[list[str]]] = field(default_factory=dict)
-    lookups: list[str] = field(default_factory=list)
-    connections: list[tuple[str, int]] = field(default_factory=list)
-    #: where connections really go (a listener on 127.0.0.1), or None: fail
-    local_port: int | None = None
-
-    def resolve(self, host: str, port: int) -> list[str]:
-        self.lookups.append(host)
-        turns = self.answers.get(host)
-        if not turns:
-            raise socket.gaierror(f"no such name {host}")
-        return turns.pop(0) if len(turns) > 1 else turns[0]
-
-    def connect(self, ip: str, port: int, timeout: float | None) -> socket.socket:
-        self.connections.append((ip, port))
-        if self.local_port is None:
-            pytest.fail(f"the guard let a connection to {ip}:{port} through")
-        return socket.create_connection(("127.0.0.1", self.local_port), timeout=timeout)
-
-    def policy(self, **changes: object) -> guard.Policy:
-        base = guard.Policy(allow_private=False, resolver=self.resolve, connector=self.connect)
-        return base.with_(**changes)
+from tests.support.listener import PUBLIC, Stubs, answer
 
 
 def httpx_get(policy: guard.Policy, url: str) -> bytes:
@@ -72,57 +36,6 @@ def requests_get(policy: guard.Policy, url: str) -> bytes:
 
 
 CLIENTS = [pytest.param(httpx_get, id="httpx"), pytest.param(requests_get, id="requests")]
-
-
-# -- a listener on 127.0.0.1 ------------------------------------------------------
-
-Handler = Callable[[http.server.BaseHTTPRequestHandler], None]
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[[Handler], int]]:
-    servers: list[http.server.ThreadingHTTPServer] = []
-
-    def start(handle: Handler) -> int:
-        class H(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                handle(self)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        servers.append(server)
-        return server.server_address[1]
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
-def answer(
-    request: http.server.BaseHTTPRequestHandler,
-    body: bytes,
-    *,
-    status: int = 200,
-    headers: dict[str, str] | None = None,
-    length: bool = True,
-) -> None:
-    request.send_response(status)
-    for name, value in (headers or {}).items():
-        request.send_header(name, value)
-    if length:
-        request.send_header("Content-Length", str(len(body)))
-    else:
-        request.send_header("Connection", "close")
-        request.close_connection = True
-    request.end_headers()
-    request.wfile.write(body)
 
 
 # -- every notation of an internal address ----------------------------------------

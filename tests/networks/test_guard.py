@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import http.server
 import json
+import socket
 import time
 
 import httpx
@@ -296,3 +297,22 @@ def test_allowed_private_addresses_reach_a_local_peer(serve) -> None:
         assert get(guard.Policy(allow_private=True), f"http://127.0.0.1:{port}/") == b"{}"
         with pytest.raises(guard.AddressRefused):
             get(guard.Policy(allow_private=False), f"https://127.0.0.1:{port}/")
+
+
+@pytest.mark.parametrize("get", CLIENTS)
+def test_each_checked_address_is_tried_in_turn(get, serve) -> None:
+    """An unreachable first address (IPv6 on an IPv4-only host) falls back to the
+    next one of the same checked answer, never to a new lookup."""
+    port = serve(lambda r: answer(r, b"{}"))
+    stubs = Stubs(answers={"dual.example": [["2606:4700::1111", PUBLIC]]}, local_port=port)
+
+    def connect(ip: str, port_: int, timeout: float | None) -> socket.socket:
+        if ip.startswith("2606:"):
+            stubs.connections.append((ip, port_))
+            raise ConnectionRefusedError("no IPv6 route here")
+        return stubs.connect(ip, port_, timeout)
+
+    policy = stubs.policy(allow_http=True, connector=connect)
+    assert get(policy, f"http://dual.example:{port}/") == b"{}"
+    assert stubs.connections == [("2606:4700::1111", port), (PUBLIC, port)]
+    assert stubs.lookups == ["dual.example"]

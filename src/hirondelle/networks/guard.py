@@ -273,19 +273,15 @@ class Policy:
             reason="private",
         )
 
-    def pin(self, host: str, port: int) -> str:
-        """Resolve `host` once and return the checked address to connect to.
+    def pin(self, host: str, port: int) -> list[str]:
+        """Resolve `host` once and return the checked addresses to connect to.
 
         Every address of the answer must be public (a name that also points
         inside is refused, as fetch-node does with a unicast-only answer)."""
         literal = parse_ip(host)
         if literal is not None:
             self._check_ip(literal, host)
-            return (
-                str(literal.ipv4_mapped or literal)
-                if isinstance(literal, ipaddress.IPv6Address)
-                else str(literal)
-            )
+            return [_connectable(literal)]
         try:
             answers = list(self.resolver(host.rstrip("."), port))
         except (OSError, UnicodeError) as exc:
@@ -300,15 +296,25 @@ class Policy:
             raise UnresolvableName(f"The server name {host} could not be found.")
         for ip in addresses:
             self._check_ip(ip, host)
-        first = addresses[0]
-        if isinstance(first, ipaddress.IPv6Address) and first.ipv4_mapped is not None:
-            first = first.ipv4_mapped
-        return str(first)
+        return list(dict.fromkeys(_connectable(ip) for ip in addresses))
 
     def open(self, host: str, port: int, timeout: float | None) -> socket.socket:
-        """Resolve, check, and connect to the checked address."""
-        ip = self.pin(host, port)
-        return self.connector(ip, port, _clamp(timeout))
+        """Resolve once, check, and connect to a checked address (each in turn, as
+        `socket.create_connection` would, but never to one that was not checked)."""
+        error: OSError | None = None
+        for ip in self.pin(host, port):
+            try:
+                return self.connector(ip, port, _clamp(timeout))
+            except OSError as exc:
+                error = exc
+        assert error is not None
+        raise error
+
+
+def _connectable(ip: IP) -> str:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ip)
 
 
 def _where(host: str | None) -> str:

@@ -383,3 +383,17 @@ def test_json_depth_agrees_with_the_parser(value: object, limit: int) -> None:
             guard.check_json_depth(data, limit)
     else:
         guard.check_json_depth(data, limit)
+
+
+@pytest.mark.parametrize("get", CLIENTS)
+def test_proxy_variables_are_ignored(get, serve, monkeypatch) -> None:
+    """A proxy from the environment would be a connection to an unchecked address."""
+    proxied: list[str] = []
+    proxy = serve(lambda r: (proxied.append(r.path), answer(r, b'"proxy"')))
+    port = serve(lambda r: answer(r, b'"direct"'))
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{proxy}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert get(guard.Policy(allow_private=True), f"http://127.0.0.1:{port}/") == b'"direct"'
+    assert proxied == []

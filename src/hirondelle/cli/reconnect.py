@@ -8,6 +8,7 @@ import time
 import click
 
 from hirondelle.cli._django import ensure_database, local_user, setup_django
+from hirondelle.config import get_settings
 
 
 def _django() -> None:
@@ -31,7 +32,8 @@ def connect() -> None:
 )
 @click.option(
     "--token",
-    envvar="HIRONDELLE_MASTODON_TOKEN",
+    default=lambda: get_settings().mastodon_token or None,
+    show_default="HIRONDELLE_MASTODON_TOKEN",
     help="An access token you created in your server's Development settings "
     "(scopes read, write, follow). Without it, Hirondelle opens an OAuth sign-in.",
 )
@@ -77,11 +79,10 @@ def connect_mastodon(server: str, token: str | None) -> None:
 @click.option("--handle", required=True, help="Your Bluesky handle, e.g. alice.bsky.social")
 @click.option(
     "--app-password",
-    prompt=True,
-    hide_input=True,
-    envvar="HIRONDELLE_BLUESKY_APP_PASSWORD",
+    default=lambda: get_settings().bluesky_app_password or None,
+    show_default="HIRONDELLE_BLUESKY_APP_PASSWORD",
     help="An app password (Settings → Privacy and security → App passwords). "
-    "Never your main password.",
+    "Never your main password. Asked for when not given.",
 )
 @click.option(
     "--pds",
@@ -89,7 +90,7 @@ def connect_mastodon(server: str, token: str | None) -> None:
     show_default=True,
     help="Your PDS (the server hosting your account) if it is not Bluesky's own.",
 )
-def connect_bluesky(handle: str, app_password: str, pds: str) -> None:
+def connect_bluesky(handle: str, app_password: str | None, pds: str) -> None:
     """Connect a Bluesky account with an app password.
 
     \b
@@ -97,6 +98,9 @@ def connect_bluesky(handle: str, app_password: str, pds: str) -> None:
         hirondelle connect bluesky --handle alice.bsky.social
     """
     from hirondelle.networks.base import Network
+
+    if not app_password:
+        app_password = click.prompt("App password", hide_input=True)
 
     _django()
     from hirondelle.migration.services.accounts import connect_account

@@ -132,10 +132,22 @@ def accounts(as_json: bool) -> None:
     if not rows:
         click.echo("No account connected yet: `hirondelle connect mastodon|bluesky`.")
     for row in rows:
-        click.echo(
-            f"{row['network']:9} {row['handle']:40} {row['status']:12} "
-            f"{row['finished']}/{row['total']} done"
-        )
+        click.echo(f"{row['network']:9} {row['handle']:40} {row['status']:12} {_counts(row)}")
+        _reasons(row)
+
+
+def _counts(row: dict) -> str:
+    """ "58 done, 2 failed, 0 skipped, 0 to do (of 60)": never "60/60 done" when two failed."""
+    return (
+        f"{row['done']} done, {row['failed']} failed, {row['skipped']} skipped, "
+        f"{row['open']} to do (of {row['total']})"
+    )
+
+
+def _reasons(row: dict, echo=click.echo) -> None:
+    for label, key in (("failed", "failures"), ("skipped", "skips")):
+        for reason in row[key]:
+            echo(f"  {reason['count']} {label}: {reason['reason']}")
 
 
 @click.command()
@@ -155,6 +167,12 @@ def disconnect(handle: str) -> None:
             f"Disconnected {handle}. Revoke the token in your account's settings too: "
             "Hirondelle could not do it for you."
         )
+
+
+def _bar_counts(p) -> str:
+    failed = f", {p.failed} failed" if p.failed else ""
+    skipped = f", {p.skipped} skipped" if p.skipped else ""
+    return f"{p.done} done{failed}{skipped} of {p.total}"
 
 
 def _format_eta(seconds: float) -> str:
@@ -185,7 +203,7 @@ def run(dry_run: bool, background: bool, handle: str | None) -> None:
         hirondelle run --dry-run
     """
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import BarColumn, Progress, TextColumn
 
     _django()
     from hirondelle.migration.services.progress import account_progress
@@ -201,10 +219,11 @@ def run(dry_run: bool, background: bool, handle: str | None) -> None:
     if dry_run or background:
         for account in accounts:
             p = account_progress(account)
-            open_ = p.total - p.finished
             console.print(
-                f"{account.network} {account.handle}: {open_} to do "
-                f"({p.finished} done), about {_format_eta(p.eta_seconds)} at the network's pace"
+                f"{account.network} {account.handle}: {p.open} to do "
+                f"({p.done} done, {p.failed} failed, {p.skipped} skipped), "
+                f"about {_format_eta(p.eta_seconds)} at the network's pace",
+                highlight=False,
             )
             if background and not dry_run:
                 schedule(account)
@@ -214,7 +233,7 @@ def run(dry_run: bool, background: bool, handle: str | None) -> None:
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        TextColumn("{task.fields[counts]}"),
         TextColumn("{task.fields[eta]}"),
         console=console,
     ) as bars:
@@ -225,6 +244,7 @@ def run(dry_run: bool, background: bool, handle: str | None) -> None:
                 f"{account.network} {account.handle}",
                 total=p.total,
                 completed=p.finished,
+                counts=_bar_counts(p),
                 eta="",
             )
 
@@ -235,12 +255,23 @@ def run(dry_run: bool, background: bool, handle: str | None) -> None:
                 wait = f"next at {result.next_wake:%H:%M}, ETA {_format_eta(p.eta_seconds)}"
             if result.stopped:
                 wait = f"stopped: {result.stopped}"
-            bars.update(tasks[account.pk], completed=p.finished, total=p.total, eta=wait)
+            bars.update(
+                tasks[account.pk],
+                completed=p.finished,
+                total=p.total,
+                counts=_bar_counts(p),
+                eta=wait,
+            )
 
         try:
             run_until_idle(accounts, on_progress=on_progress, sleep=time.sleep)
         except KeyboardInterrupt:
             console.print("Stopped. Run `hirondelle run` again to resume.")
+    # The bars count what is over; say what went well and what did not.
+    for account in accounts:
+        row = account_progress(account, with_eta=False).as_dict()
+        console.print(f"{account.network} {account.handle}: {_counts(row)}", highlight=False)
+        _reasons(row, lambda line: console.print(line, highlight=False, markup=False))
 
 
 @click.command()

@@ -15,7 +15,9 @@ from click.testing import CliRunner
 
 from hirondelle.cli import main
 from hirondelle.identity.services.directory import set_consent
+from hirondelle.migration.models import PlanItem
 from tests.support.mastodon_peer import TOKEN
+from tests.support.ports import free_port
 from tests.support.x_archive import sample_spec, write_archive
 
 pytestmark = pytest.mark.django_db
@@ -61,3 +63,72 @@ def test_a_run_with_failures_never_says_all_done(mastodon_peer, tmp_path):
     assert (row["done"], row["failed"], row["skipped"], row["open"]) == (2, 2, 0, 0)
     assert sum(f["count"] for f in row["failures"]) == 2
     assert all(f["reason"] for f in row["failures"])
+
+
+def test_previews_work_before_any_account_is_connected(tmp_path):
+    _linked(tmp_path, {0: "bob@mock.local", 1: "dave@remote.example"})
+    preview = invoke("plan", "--dry-run").output
+    assert "mastodon (no account connected yet): 2 follow" in preview
+    assert "published limits" in preview
+    networks = {
+        n["network"]: n
+        for n in json.loads(invoke("plan", "--dry-run", "--json").output)["networks"]
+    }
+    assert networks["mastodon"]["actions"] == {"follow": 2}
+    assert networks["mastodon"]["accounts"] == []
+    assert networks["bluesky"]["actions"] == {}
+    posts = json.loads(invoke("republish", "--to", "bluesky", "--dry-run", "--json").output)
+    assert posts["parts"] >= posts["posts"] > 0
+    assert posts["eta_seconds"] >= 0
+    text = invoke("republish", "--to", "mastodon", "--dry-run").output
+    assert "no mastodon account connected yet" in text
+    assert not PlanItem.objects.exists()  # a preview plans nothing
+    # Without --dry-run, an account is needed, and the error says what to do.
+    refused = invoke("republish", "--to", "mastodon", code=1).output
+    assert "hirondelle connect mastodon" in refused
+
+
+def _json_commands(group=main, prefix=()):
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            yield from _json_commands(command, (*prefix, name))
+        elif any("--json" in getattr(p, "opts", ()) for p in command.params):
+            yield (*prefix, name)
+
+
+@pytest.mark.parametrize("path", list(_json_commands()), ids=" ".join)
+def test_every_json_command_reports_errors_as_json(path):
+    result = CliRunner().invoke(main, [*path, "--json", "--no-such-option"])
+    assert result.exit_code == 2
+    assert json.loads(result.stdout) == {
+        "error": "No such option '--no-such-option'.",
+        "exit_code": 2,
+    }
+
+
+def test_a_failing_json_command_says_why_in_json():
+    result = CliRunner().invoke(main, ["plan", "--json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == {
+        "error": "Nothing imported yet: run `hirondelle import ARCHIVE` first.",
+        "exit_code": 1,
+    }
+    text = CliRunner().invoke(main, ["plan"])  # without --json: words on stderr
+    assert text.exit_code == 1
+    assert text.stdout == ""
+    assert "Error: Nothing imported yet" in text.stderr
+
+
+@pytest.mark.parametrize("network", ["mastodon", "bluesky"])
+def test_a_connection_error_is_one_plain_sentence(network):
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    args = (
+        ["connect", "mastodon", "--server", closed, "--token", "t"]
+        if network == "mastodon"
+        else ["connect", "bluesky", "--handle", "a.test", "--app-password", "p", "--pds", closed]
+    )
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    message = result.stderr.strip()
+    assert message == f"Error: Could not reach {closed}: the connection was refused."
+    assert "retry" not in message.lower()

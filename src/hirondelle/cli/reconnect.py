@@ -16,6 +16,16 @@ def _django() -> None:
     ensure_database()
 
 
+def _network_failure(what: str, error) -> click.ClickException:
+    """One sentence: a connection error already says what could not be reached
+    and why; nothing is retried once the command has exited."""
+    from hirondelle.networks.errors import Unavailable
+
+    if isinstance(error, Unavailable):
+        return click.ClickException(error.message)
+    return click.ClickException(f"{what}: {error.message}")
+
+
 @click.group()
 def connect() -> None:
     """Sign in to your new accounts, so Hirondelle can act on them.
@@ -71,7 +81,7 @@ def connect_mastodon(server: str, token: str | None) -> None:
             }
         account = connect_account(local_user(), Network.MASTODON, server, credentials)
     except NetworkError as e:
-        raise click.ClickException(f"Could not connect to {server}: {e.message}") from e
+        raise _network_failure(f"Could not connect to {server}", e) from e
     click.echo(f"Connected {account.handle} on Mastodon.")
 
 
@@ -114,7 +124,7 @@ def connect_bluesky(handle: str, app_password: str | None, pds: str) -> None:
             {"identifier": handle.lstrip("@"), "app_password": app_password},
         )
     except NetworkError as e:
-        raise click.ClickException(f"Could not sign in as {handle}: {e.message}") from e
+        raise _network_failure(f"Could not sign in as {handle}", e) from e
     click.echo(f"Connected {account.handle} on Bluesky.")
 
 
@@ -178,6 +188,8 @@ def _bar_counts(p) -> str:
 def _format_eta(seconds: float) -> str:
     if seconds <= 0:
         return "now"
+    if seconds >= 2 * 86400:
+        return f"{round(seconds / 86400)} days"
     hours, rest = divmod(int(seconds), 3600)
     return f"{hours} h {rest // 60:02d} min" if hours else f"{max(1, rest // 60)} min"
 
@@ -281,7 +293,13 @@ def run(dry_run: bool, background: bool, handle: str | None) -> None:
     help="Also follow the people who follow you on X and are on your new networks.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
-def plan(follow_back: bool, as_json: bool) -> None:
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Show what would be planned on each network and how long it takes at the "
+    "network's published limits; change nothing. Works before any account is connected.",
+)
+def plan(follow_back: bool, as_json: bool, dry_run: bool) -> None:
     """Turn the matches into a plan: follows, blocks and mutes to do, per account.
 
     Only matches at or above your trust level are planned; the others wait
@@ -290,15 +308,39 @@ def plan(follow_back: bool, as_json: bool) -> None:
     \b
     Example:
         hirondelle plan --json
+        hirondelle plan --dry-run
     """
     _django()
     from hirondelle.migration.models import Migration
-    from hirondelle.migration.services.planning import build_plan
+    from hirondelle.migration.services.planning import build_plan, preview_plan
 
     user = local_user()
     migrations = list(Migration.objects.filter(owner=user))
     if not migrations:
         raise click.ClickException("Nothing imported yet: run `hirondelle import ARCHIVE` first.")
+    if dry_run:
+        previews = [
+            p.as_dict() for m in migrations for p in preview_plan(m, follow_back=follow_back)
+        ]
+        if as_json:
+            click.echo(json.dumps({"dry_run": True, "networks": previews}, indent=2))
+            return
+        for p in previews:
+            where = ", ".join(p["accounts"]) or "no account connected yet"
+            actions = ", ".join(f"{n} {kind}" for kind, n in sorted(p["actions"].items()))
+            click.echo(
+                f"{p['network']} ({where}): {actions or 'nothing to do'}"
+                + (
+                    f", about {_format_eta(p['eta_seconds'])} at the network's published limits"
+                    if p["actions"]
+                    else ""
+                )
+            )
+            review = sum(p["review"].values())
+            if review:
+                click.echo(f"  {review} more found with weaker evidence: review them first.")
+        click.echo("Nothing was planned (dry run).")
+        return
     if not user.connected_accounts.exists():
         raise click.ClickException(
             "No account connected: run `hirondelle connect mastodon` or "

@@ -47,3 +47,13 @@ def test_every_token_ever_issued_is_revoked(mastodon_peer) -> None:  # noqa: F81
     assert not RetiredCredentials.objects.exists()
     # The other browser's session is gone too.
     assert laptop.get("/").wsgi_request.user.is_anonymous
+
+
+def test_the_person_is_told_to_delete_a_bluesky_app_password(alice) -> None:
+    """Hirondelle can end its sessions, not the app password itself: say so.
+
+    `alice` signs in through the suite's fake networks (tests/portal/conftest.py)."""
+    page = alice.post("/delete/", {"confirm": "yes"}, headers={"accept-language": "en"})
+    html = page.content.decode()
+    assert "only you can delete the app password you gave it" in html
+    assert "alice.test" in html

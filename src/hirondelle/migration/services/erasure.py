@@ -57,6 +57,9 @@ class ErasureReport:
     accounts_not_revoked: list[str] = field(default_factory=list)  # revoke by hand
     #: tokens of earlier sign-ins the networks did not confirm as revoked
     old_tokens_not_revoked: int = 0
+    #: Bluesky accounts connected with an app password: sessions are revoked,
+    #: but only the person can delete the app password itself
+    app_passwords: list[str] = field(default_factory=list)
     migrations: int = 0
     links: int = 0
 
@@ -74,6 +77,8 @@ def erase_person(user) -> ErasureReport:
     own_accounts = {(a.network, a.remote_id) for a in accounts}
     for account in accounts:
         label = f"{account.handle} ({account.network})"
+        if (account.credentials or {}).get("app_password"):
+            report.app_passwords.append(account.handle)
         if disconnect_account(account):
             report.accounts_revoked.append(label)
         else:

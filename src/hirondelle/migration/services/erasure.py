@@ -17,13 +17,14 @@ nothing else stays.
 
 from __future__ import annotations
 
+import logging
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.sessions.models import Session
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Count, Q
 from django_tasks_db.models import DBTaskResult
 
@@ -39,6 +40,8 @@ from hirondelle.migration.models import Migration
 from hirondelle.migration.services.accounts import disconnect_account, revoke_retired
 
 __all__ = ["ErasureReport", "erase_person", "give_space_back", "upload_dir"]
+
+logger = logging.getLogger(__name__)
 
 #: Background tasks whose first argument names something of one person.
 _TASKS_BY_ACCOUNT = ("hirondelle.migration.tasks.advance_account",)
@@ -170,6 +173,9 @@ def give_space_back() -> None:
     """
     if connection.vendor != "sqlite" or connection.in_atomic_block:
         return
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM")
-        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM")
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except OperationalError as exc:  # another process held the database too long
+        logger.warning("The space of deleted data was not given back (VACUUM: %s).", exc)

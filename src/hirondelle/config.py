@@ -10,6 +10,7 @@ This module imports no Django: the command line reads it before Django starts.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import warnings
@@ -21,17 +22,50 @@ import click
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "get_settings", "secret_key", "token_keys", "user_dir"]
+__all__ = [
+    "Settings",
+    "get_settings",
+    "private_dir",
+    "private_file",
+    "secret_key",
+    "token_keys",
+    "user_dir",
+]
 
 ENV_PREFIX = "HIRONDELLE_"
 
 
+def private_dir(path: Path) -> Path:
+    """Create `path` (and its missing parents) readable by this user only (0700).
+
+    Folders that already exist keep their mode: an operator may have chosen it.
+    """
+    missing = []
+    current = Path(path)
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:  # created meanwhile by another process
+            continue
+        os.chmod(folder, 0o700)
+    return Path(path)
+
+
+def private_file(path: Path) -> Path:
+    """Create an empty file readable by this user only (0600), unless it exists."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    return Path(path)
+
+
 def user_dir() -> Path:
-    """The per-user data directory, created on first use."""
+    """The per-user data directory, created on first use (private: 0700)."""
     override = os.environ.get(f"{ENV_PREFIX}DATA_DIR")
     path = Path(override) if override else Path(click.get_app_dir("hirondelle"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return private_dir(path.expanduser())
 
 
 class Settings(BaseSettings):
@@ -103,13 +137,27 @@ class Settings(BaseSettings):
     #: Mastodon or atproto server on this machine): on a portal it would let
     #: visitors make it reach its own network. Off by default.
     allow_private_addresses: bool = False
+    #: Where `hirondelle serve` listens (its --host and --port options win).
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    #: A Mastodon access token for `hirondelle connect mastodon` (instead of
+    #: --token, which other users of the machine can see in the process list).
+    mastodon_token: str = ""
+    #: A Bluesky app password for `hirondelle connect bluesky` (instead of the prompt).
+    bluesky_app_password: str = ""
+    #: How long browsers must use HTTPS only for this portal (HSTS), in seconds;
+    #: sent only when `public_url` is https. 0 sends no HSTS header.
+    hsts_seconds: int = Field(default=365 * 24 * 3600, ge=0)
+    #: Bytes one person may upload in 24 hours (all their uploads together),
+    #: and bytes the whole site accepts in 24 hours; 0 for no limit. Uploaded
+    #: files are removed once imported, so this bounds the disk they can fill.
+    upload_bytes_per_person_day: int = Field(default=16 * 1024**3, ge=0)
+    upload_bytes_per_day: int = Field(default=0, ge=0)
 
     @field_validator("data_dir")
     @classmethod
     def _create_data_dir(cls, path: Path) -> Path:
-        path = path.expanduser()
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        return private_dir(path.expanduser())
 
     @property
     def is_laptop(self) -> bool:

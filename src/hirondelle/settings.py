@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dj_database_url
 
-from hirondelle.config import get_settings, secret_key, token_keys
+from hirondelle.config import get_settings, private_dir, private_file, secret_key, token_keys
 
 CONFIG = get_settings()
 DATA_DIR = CONFIG.data_dir
@@ -24,10 +24,12 @@ TOKEN_KEYS = (
 if CONFIG.database_url:
     DATABASES = {"default": dj_database_url.parse(CONFIG.database_url, conn_max_age=600)}
 else:
+    # Created private (0600) before SQLite opens it: its -wal and -shm files
+    # then get the same mode.
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "hirondelle.sqlite3",
+            "NAME": private_file(DATA_DIR / "hirondelle.sqlite3"),
             # Keep connections: opening one and running the PRAGMAs on every
             # request was a third of a small request's time.
             "CONN_MAX_AGE": 600,
@@ -125,7 +127,7 @@ TIME_ZONE = "UTC"
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
+private_dir(STATIC_ROOT)
 WHITENOISE_USE_FINDERS = True  # no collectstatic step on a laptop
 MEDIA_ROOT = DATA_DIR / "media"
 
@@ -147,6 +149,13 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 if CONFIG.public_url.startswith("https://"):
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
     CSRF_TRUSTED_ORIGINS = [CONFIG.public_url]
+    # HSTS: once a browser has seen the portal over HTTPS, it never uses plain
+    # HTTP for it again. Not for subdomains: the portal may share a domain.
+    SECURE_HSTS_SECONDS = CONFIG.hsts_seconds
+    if CONFIG.trusted_proxies:
+        # The proxy terminates TLS: it says so in X-Forwarded-Proto (it must
+        # overwrite any such header a client sent, as it does X-Forwarded-For).
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOGGING = {
     "version": 1,

@@ -207,3 +207,52 @@ def test_mangled_json_only_raises_archive_error(tmp_path_factory, data) -> None:
     target.write_bytes(bytes(blob))
     _only_archive_errors(root)
     shutil.rmtree(root)
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+def _paths(node, here=()):
+    yield here
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, (*here, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _paths(value, (*here, index))
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_wrong_types_only_raise_archive_error(tmp_path_factory, data) -> None:
+    """Well-formed JSON with a value of the wrong type anywhere (a dict for an
+    id, a number for a date…): the reader says so, or reads around it. A
+    TypeError, KeyError or AttributeError here is a bug in the reader."""
+    import json
+
+    root = _pristine(tmp_path_factory, False)
+    read = [
+        p for p in sorted(root.rglob("*.js")) if not p.read_bytes().startswith((b"POISON", b"/*"))
+    ]
+    target = data.draw(st.sampled_from(read))
+    head, sep, body = target.read_text(encoding="utf-8").partition("=")
+    tree = json.loads(body)
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from(list(_paths(tree))))
+        value = data.draw(_JSON_VALUES)
+        if not path:
+            tree = value
+            continue
+        parent = tree
+        for step in path[:-1]:
+            parent = parent[step]
+        parent[path[-1]] = value
+    target.write_text(head + sep + " " + json.dumps(tree), encoding="utf-8")
+    _only_archive_errors(root)
+    shutil.rmtree(root)

@@ -66,8 +66,8 @@ class TestAccount:
 
 
 def find_node() -> str:
-    """The Node >= 22 binary: $HIRONDELLE_NODE, the project-local one, or PATH's."""
-    candidates = [os.environ.get("HIRONDELLE_NODE", ""), str(LOCAL_NODE), shutil.which("node")]
+    """The Node >= 22 binary: $HIRONDELLE_TEST_NODE, the project-local one, or PATH's."""
+    candidates = [os.environ.get("HIRONDELLE_TEST_NODE", ""), str(LOCAL_NODE), shutil.which("node")]
     seen = []
     for node in candidates:
         if not node or not Path(node).exists():

@@ -172,8 +172,15 @@ _LIST_DECODER = msgspec.json.Decoder(list[_ListItem])
 _BARE_SNIFF = re.compile(rb"^\s*\[\s*(?:\]|\{\s*\"tweet\"\s*:)")
 
 
+#: What bad content raises once decoded: a value that does not parse (an id,
+#: a date, a number out of range, text in a bad encoding). TypeError,
+#: KeyError, IndexError or AttributeError mean a bug in this reader (decoding
+#: already checked every type and field): they propagate, so tests see them.
+BAD_CONTENT = (ValueError, OverflowError)
+
+
 def _guarded(method):
-    """Turn any unexpected failure while reading into an ArchiveError."""
+    """Turn what bad content raises while reading into an ArchiveError."""
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
@@ -181,7 +188,7 @@ def _guarded(method):
             yield from method(self, *args, **kwargs)
         except ArchiveError:
             raise
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+        except BAD_CONTENT as exc:
             raise ArchiveError(f"{self.source.name}: unexpected content ({exc!r})") from exc
 
     return wrapper
@@ -709,9 +716,9 @@ def open_archive(path: Path | str) -> XArchive:
     container = open_container(path)
     try:
         return XArchive(container)
-    except ArchiveError:
-        container.close()
-        raise
-    except Exception as exc:  # never let a raw traceback reach the person
+    except BAD_CONTENT as exc:
         container.close()
         raise ArchiveError(f"{Path(path).name} cannot be read: {exc}") from exc
+    except BaseException:  # ArchiveError, or a bug: close, and let it surface
+        container.close()
+        raise

@@ -7,6 +7,8 @@ module and are registered here.
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from hirondelle import __version__
@@ -20,10 +22,33 @@ from hirondelle.cli.reconnect import accounts, connect, disconnect, plan, run
 from hirondelle.cli.republish import alt_text, republish
 from hirondelle.cli.serve import migrate, serve, worker
 
-__all__ = ["main"]
+__all__ = ["JsonErrors", "main"]
 
 
-@click.group(invoke_without_command=True)
+class JsonErrors(click.Group):
+    """Errors as JSON when the command was asked for JSON: one shape for all.
+
+    Any command given ``--json`` that fails (a usage error, or a
+    ClickException its code raised) prints ``{"error": message, "exit_code":
+    n}`` on standard output instead of the usual text on standard error, and
+    exits with the same code. Machines never have to parse English.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["hirondelle.json"] = "--json" in args
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as e:
+            if not ctx.meta.get("hirondelle.json"):
+                raise
+            click.echo(json.dumps({"error": e.format_message(), "exit_code": e.exit_code}))
+            ctx.exit(e.exit_code)
+
+
+@click.group(cls=JsonErrors, invoke_without_command=True)
 @click.version_option(__version__, prog_name="hirondelle")
 @click.pass_context
 def main(ctx: click.Context) -> None:

@@ -175,7 +175,8 @@ def keys() -> None:
 def roster(csv_file: Path, institution: str, auto_followable: bool) -> None:
     """Publish an institution's official accounts from a CSV.
 
-    Columns: x_id (or x_username of an account already known here), then
+    Columns: x_id (or x_username, resolved only through this roster, earlier
+    rosters of the same institution, or X itself: never an archive), then
     fediverse (user@host) and/or bluesky (handle); optionally fediverse_id
     (actor URI) and bluesky_did.
 
@@ -195,6 +196,12 @@ def roster(csv_file: Path, institution: str, auto_followable: bool) -> None:
         f"Published {result.accounts:,} accounts of {result.institution} "
         f"({result.stats.created:,} new links, {result.stats.strengthened:,} strengthened)."
     )
+    if result.waiting:
+        click.echo(
+            f"{len(result.waiting):,} lines wait for an X id (no trusted source ties their "
+            "username to one; an archive's word is not enough): add their x_id and import "
+            "again.\n  " + "\n  ".join(result.waiting)
+        )
 
 
 @directory.command()

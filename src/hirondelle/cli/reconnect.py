@@ -8,11 +8,22 @@ import time
 import click
 
 from hirondelle.cli._django import ensure_database, local_user, setup_django
+from hirondelle.config import get_settings
 
 
 def _django() -> None:
     setup_django()
     ensure_database()
+
+
+def _network_failure(what: str, error) -> click.ClickException:
+    """One sentence: a connection error already says what could not be reached
+    and why; nothing is retried once the command has exited."""
+    from hirondelle.networks.errors import Unavailable
+
+    if isinstance(error, Unavailable):
+        return click.ClickException(error.message)
+    return click.ClickException(f"{what}: {error.message}")
 
 
 @click.group()
@@ -31,7 +42,8 @@ def connect() -> None:
 )
 @click.option(
     "--token",
-    envvar="HIRONDELLE_MASTODON_TOKEN",
+    default=lambda: get_settings().mastodon_token or None,
+    show_default="HIRONDELLE_MASTODON_TOKEN",
     help="An access token you created in your server's Development settings "
     "(scopes read, write, follow). Without it, Hirondelle opens an OAuth sign-in.",
 )
@@ -69,7 +81,7 @@ def connect_mastodon(server: str, token: str | None) -> None:
             }
         account = connect_account(local_user(), Network.MASTODON, server, credentials)
     except NetworkError as e:
-        raise click.ClickException(f"Could not connect to {server}: {e.message}") from e
+        raise _network_failure(f"Could not connect to {server}", e) from e
     click.echo(f"Connected {account.handle} on Mastodon.")
 
 
@@ -77,11 +89,10 @@ def connect_mastodon(server: str, token: str | None) -> None:
 @click.option("--handle", required=True, help="Your Bluesky handle, e.g. alice.bsky.social")
 @click.option(
     "--app-password",
-    prompt=True,
-    hide_input=True,
-    envvar="HIRONDELLE_BLUESKY_APP_PASSWORD",
+    default=lambda: get_settings().bluesky_app_password or None,
+    show_default="HIRONDELLE_BLUESKY_APP_PASSWORD",
     help="An app password (Settings → Privacy and security → App passwords). "
-    "Never your main password.",
+    "Never your main password. Asked for when not given.",
 )
 @click.option(
     "--pds",
@@ -89,7 +100,7 @@ def connect_mastodon(server: str, token: str | None) -> None:
     show_default=True,
     help="Your PDS (the server hosting your account) if it is not Bluesky's own.",
 )
-def connect_bluesky(handle: str, app_password: str, pds: str) -> None:
+def connect_bluesky(handle: str, app_password: str | None, pds: str) -> None:
     """Connect a Bluesky account with an app password.
 
     \b
@@ -97,6 +108,9 @@ def connect_bluesky(handle: str, app_password: str, pds: str) -> None:
         hirondelle connect bluesky --handle alice.bsky.social
     """
     from hirondelle.networks.base import Network
+
+    if not app_password:
+        app_password = click.prompt("App password", hide_input=True)
 
     _django()
     from hirondelle.migration.services.accounts import connect_account
@@ -110,7 +124,7 @@ def connect_bluesky(handle: str, app_password: str, pds: str) -> None:
             {"identifier": handle.lstrip("@"), "app_password": app_password},
         )
     except NetworkError as e:
-        raise click.ClickException(f"Could not sign in as {handle}: {e.message}") from e
+        raise _network_failure(f"Could not sign in as {handle}", e) from e
     click.echo(f"Connected {account.handle} on Bluesky.")
 
 
@@ -128,10 +142,22 @@ def accounts(as_json: bool) -> None:
     if not rows:
         click.echo("No account connected yet: `hirondelle connect mastodon|bluesky`.")
     for row in rows:
-        click.echo(
-            f"{row['network']:9} {row['handle']:40} {row['status']:12} "
-            f"{row['finished']}/{row['total']} done"
-        )
+        click.echo(f"{row['network']:9} {row['handle']:40} {row['status']:12} {_counts(row)}")
+        _reasons(row)
+
+
+def _counts(row: dict) -> str:
+    """ "58 done, 2 failed, 0 skipped, 0 to do (of 60)": never "60/60 done" when two failed."""
+    return (
+        f"{row['done']} done, {row['failed']} failed, {row['skipped']} skipped, "
+        f"{row['open']} to do (of {row['total']})"
+    )
+
+
+def _reasons(row: dict, echo=click.echo) -> None:
+    for label, key in (("failed", "failures"), ("skipped", "skips")):
+        for reason in row[key]:
+            echo(f"  {reason['count']} {label}: {reason['reason']}")
 
 
 @click.command()
@@ -153,9 +179,17 @@ def disconnect(handle: str) -> None:
         )
 
 
+def _bar_counts(p) -> str:
+    failed = f", {p.failed} failed" if p.failed else ""
+    skipped = f", {p.skipped} skipped" if p.skipped else ""
+    return f"{p.done} done{failed}{skipped} of {p.total}"
+
+
 def _format_eta(seconds: float) -> str:
     if seconds <= 0:
         return "now"
+    if seconds >= 2 * 86400:
+        return f"{round(seconds / 86400)} days"
     hours, rest = divmod(int(seconds), 3600)
     return f"{hours} h {rest // 60:02d} min" if hours else f"{max(1, rest // 60)} min"
 
@@ -181,7 +215,7 @@ def run(dry_run: bool, background: bool, handle: str | None) -> None:
         hirondelle run --dry-run
     """
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import BarColumn, Progress, TextColumn
 
     _django()
     from hirondelle.migration.services.progress import account_progress
@@ -197,10 +231,11 @@ def run(dry_run: bool, background: bool, handle: str | None) -> None:
     if dry_run or background:
         for account in accounts:
             p = account_progress(account)
-            open_ = p.total - p.finished
             console.print(
-                f"{account.network} {account.handle}: {open_} to do "
-                f"({p.finished} done), about {_format_eta(p.eta_seconds)} at the network's pace"
+                f"{account.network} {account.handle}: {p.open} to do "
+                f"({p.done} done, {p.failed} failed, {p.skipped} skipped), "
+                f"about {_format_eta(p.eta_seconds)} at the network's pace",
+                highlight=False,
             )
             if background and not dry_run:
                 schedule(account)
@@ -210,7 +245,7 @@ def run(dry_run: bool, background: bool, handle: str | None) -> None:
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        TextColumn("{task.fields[counts]}"),
         TextColumn("{task.fields[eta]}"),
         console=console,
     ) as bars:
@@ -221,6 +256,7 @@ def run(dry_run: bool, background: bool, handle: str | None) -> None:
                 f"{account.network} {account.handle}",
                 total=p.total,
                 completed=p.finished,
+                counts=_bar_counts(p),
                 eta="",
             )
 
@@ -231,12 +267,23 @@ def run(dry_run: bool, background: bool, handle: str | None) -> None:
                 wait = f"next at {result.next_wake:%H:%M}, ETA {_format_eta(p.eta_seconds)}"
             if result.stopped:
                 wait = f"stopped: {result.stopped}"
-            bars.update(tasks[account.pk], completed=p.finished, total=p.total, eta=wait)
+            bars.update(
+                tasks[account.pk],
+                completed=p.finished,
+                total=p.total,
+                counts=_bar_counts(p),
+                eta=wait,
+            )
 
         try:
             run_until_idle(accounts, on_progress=on_progress, sleep=time.sleep)
         except KeyboardInterrupt:
             console.print("Stopped. Run `hirondelle run` again to resume.")
+    # The bars count what is over; say what went well and what did not.
+    for account in accounts:
+        row = account_progress(account, with_eta=False).as_dict()
+        console.print(f"{account.network} {account.handle}: {_counts(row)}", highlight=False)
+        _reasons(row, lambda line: console.print(line, highlight=False, markup=False))
 
 
 @click.command()
@@ -246,7 +293,13 @@ def run(dry_run: bool, background: bool, handle: str | None) -> None:
     help="Also follow the people who follow you on X and are on your new networks.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
-def plan(follow_back: bool, as_json: bool) -> None:
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Show what would be planned on each network and how long it takes at the "
+    "network's published limits; change nothing. Works before any account is connected.",
+)
+def plan(follow_back: bool, as_json: bool, dry_run: bool) -> None:
     """Turn the matches into a plan: follows, blocks and mutes to do, per account.
 
     Only matches at or above your trust level are planned; the others wait
@@ -255,15 +308,39 @@ def plan(follow_back: bool, as_json: bool) -> None:
     \b
     Example:
         hirondelle plan --json
+        hirondelle plan --dry-run
     """
     _django()
     from hirondelle.migration.models import Migration
-    from hirondelle.migration.services.planning import build_plan
+    from hirondelle.migration.services.planning import build_plan, preview_plan
 
     user = local_user()
     migrations = list(Migration.objects.filter(owner=user))
     if not migrations:
         raise click.ClickException("Nothing imported yet: run `hirondelle import ARCHIVE` first.")
+    if dry_run:
+        previews = [
+            p.as_dict() for m in migrations for p in preview_plan(m, follow_back=follow_back)
+        ]
+        if as_json:
+            click.echo(json.dumps({"dry_run": True, "networks": previews}, indent=2))
+            return
+        for p in previews:
+            where = ", ".join(p["accounts"]) or "no account connected yet"
+            actions = ", ".join(f"{n} {kind}" for kind, n in sorted(p["actions"].items()))
+            click.echo(
+                f"{p['network']} ({where}): {actions or 'nothing to do'}"
+                + (
+                    f", about {_format_eta(p['eta_seconds'])} at the network's published limits"
+                    if p["actions"]
+                    else ""
+                )
+            )
+            review = sum(p["review"].values())
+            if review:
+                click.echo(f"  {review} more found with weaker evidence: review them first.")
+        click.echo("Nothing was planned (dry run).")
+        return
     if not user.connected_accounts.exists():
         raise click.ClickException(
             "No account connected: run `hirondelle connect mastodon` or "

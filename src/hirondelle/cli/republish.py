@@ -8,7 +8,7 @@ from datetime import date
 import click
 
 from hirondelle.cli._django import ensure_database, local_user, setup_django
-from hirondelle.cli.reconnect import run
+from hirondelle.cli.reconnect import _format_eta, run
 
 
 def _range(value: str) -> tuple[date, date]:
@@ -101,9 +101,10 @@ def republish(
     if handle:
         accounts = accounts.filter(handle=handle.lstrip("@"))
     account = accounts.first()
-    if account is None:
+    if account is None and not dry_run:
         raise click.ClickException(
-            f"No connected {network} account: run `hirondelle connect {network}` first."
+            f"No connected {network} account: run `hirondelle connect {network}` first "
+            "(or preview with --dry-run)."
         )
     migrations = list(Migration.objects.filter(owner=user))
     if not migrations:
@@ -122,7 +123,9 @@ def republish(
         raise click.ClickException(str(e)) from e
     options = compose.Options(visibility=visibility, language=language)
     summaries = [
-        plan_republish(m, account, filters=filters, options=options, dry_run=dry_run).as_dict()
+        plan_republish(
+            m, account, network=network, filters=filters, options=options, dry_run=dry_run
+        ).as_dict()
         for m in migrations
     ]
     if as_json:
@@ -136,6 +139,11 @@ def republish(
                 + ")"
                 + ("" if dry_run else f"; {s['added']} newly planned")
             )
+            if dry_run and s["parts"]:
+                click.echo(
+                    f"  about {_format_eta(s['eta_seconds'])} at {network}'s published limits"
+                    + ("" if account else f" (no {network} account connected yet)")
+                )
             for error in s["errors"][:10]:
                 click.echo(f"  skipped {error}")
     if not dry_run:

@@ -8,25 +8,24 @@ import webbrowser
 import click
 
 from hirondelle.cli._django import ensure_database, setup_django
+from hirondelle.config import get_settings
 
 
 @click.command()
 @click.option(
     "-h",
     "--host",
-    default="127.0.0.1",
-    show_default=True,
-    envvar="HIRONDELLE_HOST",
+    default=lambda: get_settings().host,
+    show_default="127.0.0.1, or HIRONDELLE_HOST",
     help="Address to listen on. The default keeps the page private to this "
     "machine; use 0.0.0.0 behind a reverse proxy to serve a portal.",
 )
 @click.option(
     "-p",
     "--port",
-    default=8000,
-    show_default=True,
+    default=lambda: get_settings().port,
+    show_default="8000, or HIRONDELLE_PORT",
     type=click.IntRange(0, 65535),
-    envvar="HIRONDELLE_PORT",
     help="Port to listen on.",
 )
 @click.option(

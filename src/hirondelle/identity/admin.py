@@ -425,6 +425,7 @@ class RosterImportAdmin(admin.ModelAdmin):
                         added=result.stats.created,
                         strengthened=result.stats.strengthened,
                         skipped=result.stats.unchanged,
+                        waiting="\n".join(result.waiting),
                         auto_followable=form.cleaned_data["auto_followable"],
                         imported_by=request.user,
                     )
@@ -455,4 +456,17 @@ class RosterImportAdmin(admin.ModelAdmin):
                 "skipped": record.skipped,
             },
         )
+        if result.waiting:
+            shown = ", ".join(result.waiting[:10]) + (" …" if len(result.waiting) > 10 else "")
+            self.message_user(
+                request,
+                gettext(
+                    "%(n)d lines wait for an X id (%(lines)s): they name an X username that "
+                    "neither this roster, an earlier roster of %(institution)s nor X itself "
+                    "ties to an X id. An X archive's word is not enough. Add their x_id column "
+                    "and import the file again."
+                )
+                % {"n": len(result.waiting), "lines": shown, "institution": record.institution},
+                level=messages.WARNING,
+            )
         return record

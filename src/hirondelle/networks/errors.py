@@ -29,6 +29,7 @@ __all__ = [
     "Refused",
     "Transient",
     "Unavailable",
+    "why_unreachable",
 ]
 
 
@@ -73,3 +74,35 @@ class Refused(Permanent):
 
 class InvalidResponse(Permanent):
     pass
+
+
+def why_unreachable(error: BaseException) -> str:
+    """What went wrong when a server could not be reached, in a few plain words.
+
+    Client libraries wrap the cause several layers deep ("HTTPSConnectionPool
+    … Max retries exceeded … NewConnectionError …"); this finds it, so an
+    error reads as one sentence: "Could not reach X: the connection was refused."
+    """
+    import socket
+    import ssl
+
+    seen: set[int] = set()
+    pending: list[object] = [error]
+    while pending:
+        current = pending.pop(0)
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror) or "resolve" in type(current).__name__.lower():
+            return "no server answers to that name"
+        if isinstance(current, ConnectionRefusedError):
+            return "the connection was refused"
+        if isinstance(current, TimeoutError) or "timeout" in type(current).__name__.lower():
+            return "it did not answer in time"
+        if isinstance(current, ssl.SSLError) or "ssl" in type(current).__name__.lower():
+            return "its secure connection (TLS) could not be verified"
+        if isinstance(current, ConnectionResetError):
+            return "the connection was cut"
+        pending += [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        pending += [a for a in current.args if isinstance(a, BaseException)]
+    return "the connection failed"

@@ -24,7 +24,11 @@ from hirondelle.portal.services.notifications import (
     people_to_notify,
     process_person,
 )
-from hirondelle.portal.services.storage import archive_folder
+from hirondelle.portal.services.storage import (
+    archive_folder,
+    prune_after_import,
+    remove_upload_files,
+)
 
 __all__ = [
     "import_upload",
@@ -54,13 +58,15 @@ def import_upload(upload_id: str) -> dict:
         result = import_archive(archive_folder(upload), owner=upload.user)
     except (ArchiveError, ImportRefused) as e:  # the person's archive: tell them why
         _fail(upload_id, str(e))
+        remove_upload_files(upload)  # useless now: the person sends a new archive
         return {"failed": str(e)}
     except Exception:
         _fail(upload_id, _("The import failed on the server; the site's operators can see why."))
-        raise
+        raise  # files kept: an operator may look at what broke, then "delete everything" goes
     ArchiveUpload.objects.filter(pk=upload_id).update(
         state=ArchiveUpload.State.DONE, migration=result.migration, error=""
     )
+    prune_after_import(upload)
     return {"migration": result.migration.pk, "counts": result.counts}
 
 

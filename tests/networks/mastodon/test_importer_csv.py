@@ -15,6 +15,7 @@ from hirondelle.networks.mastodon.importer_csv import (
     MuteRow,
     api_follow_capacity,
     importer_url,
+    spreadsheet_safe,
 )
 
 
@@ -113,3 +114,43 @@ def clock_budget():
 
     clock = Clock()
     return Budget.from_dict({}, DEFAULT_POOLS, clock=clock), clock
+
+
+def test_cells_a_spreadsheet_would_run_are_escaped(tmp_path) -> None:
+    """OWASP CSV injection: a hostile server can name an account `=HYPERLINK(…)`,
+    and a person may name a list `-2+3`; real addresses pass unchanged."""
+    rows = [
+        "=cmd|'calc'!A0@evil.example",
+        "+1@evil.example",
+        "-x@evil.example",
+        "alice@example.social",
+        "_bob@example.social",
+        "9lives@example.social",
+    ]
+    [path] = write_import_files("blocks", rows, tmp_path)
+    cells = [row[0] for row in read(path)[1:]]
+    assert cells == [
+        "'=cmd|'calc'!A0@evil.example",
+        "'+1@evil.example",
+        "'-x@evil.example",
+        "alice@example.social",
+        "_bob@example.social",
+        "9lives@example.social",
+    ]
+    lists = [("=SUM(A1)", "alice@example.social"), ("-news", "alice@example.social")]
+    [path] = write_import_files("lists", lists, tmp_path)
+    assert read(path)[1:] == [
+        ["'=SUM(A1)", "alice@example.social"],
+        ["'-news", "alice@example.social"],
+    ]
+    assert spreadsheet_safe("\tx") == "'\tx"
+    assert spreadsheet_safe("\rx") == "'\rx"
+    assert spreadsheet_safe("@SUM(1)") == "'@SUM(1)"
+
+
+def test_import_files_are_private(tmp_path) -> None:
+    import stat
+
+    [path] = write_import_files("following", ["alice@example.social"], tmp_path / "exports")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700

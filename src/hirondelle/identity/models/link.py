@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from hirondelle.identity.models.evidence import NETWORK_CHOICES, Evidence
@@ -57,6 +58,14 @@ class Link(models.Model):
         _("asserted by"), max_length=200, help_text=_("who vouched for it: person, roster, portal")
     )
     asserted_at = models.DateTimeField(_("asserted at"))
+    x_username = models.CharField(
+        _("proven X username"),
+        max_length=50,
+        blank=True,
+        help_text=_(
+            "lowercase; only from X itself (x_oauth) or from the roster that published the link"
+        ),
+    )
     publisher = models.ForeignKey(
         PublisherKey,
         on_delete=models.SET_NULL,
@@ -85,7 +94,13 @@ class Link(models.Model):
                 fields=["x_account", "network_account"], name="link_unique_pair"
             ),
         ]
-        indexes = [models.Index(fields=["x_account", "network", "state"], name="link_match")]
+        indexes = [
+            models.Index(fields=["x_account", "network", "state"], name="link_match"),
+            # Rosters naming an account by username look it up here.
+            models.Index(
+                fields=["x_username"], condition=~Q(x_username=""), name="link_proven_name"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.x_account_id} → {self.network_account} ({self.evidence})"

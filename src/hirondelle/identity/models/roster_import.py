@@ -15,6 +15,11 @@ class RosterImport(models.Model):
     added = models.PositiveIntegerField(_("links added"))
     strengthened = models.PositiveIntegerField(_("links strengthened"))
     skipped = models.PositiveIntegerField(_("links already known"))
+    waiting = models.TextField(
+        _("lines waiting for an X id"),
+        blank=True,
+        help_text=_("named by an X username that no trusted source resolves; one per line"),
+    )
     auto_followable = models.BooleanField(_("may be followed automatically"), default=False)
     imported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -228,6 +228,7 @@ def _merge_batch(
                     state=Link.State.CURRENT,
                     asserted_by=row.asserted_by,
                     asserted_at=row.asserted_at,
+                    x_username=_proven_username(row),
                     publisher=publisher,
                     created_by=created_by,
                     updated_at=now,
@@ -238,6 +239,7 @@ def _merge_batch(
             link.strength = row.evidence.strength
             link.asserted_by = row.asserted_by
             link.asserted_at = row.asserted_at
+            link.x_username = _proven_username(row)
             link.publisher = publisher
             link.updated_at = now
             changed.append(link)
@@ -246,7 +248,15 @@ def _merge_batch(
     Link.objects.bulk_create(new, batch_size=1000)
     Link.objects.bulk_update(
         changed,
-        ["evidence", "strength", "asserted_by", "asserted_at", "publisher", "updated_at"],
+        [
+            "evidence",
+            "strength",
+            "asserted_by",
+            "asserted_at",
+            "x_username",
+            "publisher",
+            "updated_at",
+        ],
         batch_size=500,
     )
     stats.created += len(new)
@@ -256,6 +266,15 @@ def _merge_batch(
     settle(x_ids)
     stats.x_ids = x_ids
     return stats
+
+
+def _proven_username(row: LinkRow) -> str:
+    """The X username a link keeps: only X's own (x_oauth) or an institution's
+    for its own accounts (roster). Anyone else's word (an archive, a snapshot)
+    never lets a roster resolve a username to an X id."""
+    if row.evidence in (Evidence.X_OAUTH, Evidence.ROSTER):
+        return row.x_username.lower()
+    return ""
 
 
 def _upsert_x_accounts(batch: list[LinkRow]) -> None:

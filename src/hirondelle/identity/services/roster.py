@@ -2,26 +2,36 @@
 
 Columns (header names are case-insensitive; any order):
 
-- `x_id` (the numeric X id) or `x` / `x_username` (an @handle already known to
-  this directory; X handles alone cannot be turned into ids offline);
+- `x_id` (the numeric X id) or `x` / `x_username` (an @handle);
 - `fediverse` (user@host) and/or `bluesky` (handle);
 - optional `fediverse_id` (actor URI) and `bluesky_did`.
 
 Every row becomes `roster` links asserted by the institution, findable (that
 is the point of a roster). All or nothing: one bad row refuses the file, with
 every problem listed by line.
+
+A username alone is resolved to an X id only through sources that cannot be
+forged by an uploaded archive: the same roster (a row giving both the id and
+the username), this institution's earlier rosters, or X itself (a person who
+signed in with X, `x_oauth`). Usernames from archives or snapshots are never
+used: anyone can forge an archive claiming a famous username for their own X
+id. A row that cannot be resolved waits for an X id: it is listed in the
+result (`waiting`), and the rest of the roster is imported.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from hirondelle.identity.models import Consent, Evidence, XAccount
+from hirondelle.identity.models import Consent, Evidence, Link
 from hirondelle.identity.services.directory import LinkRow, MergeStats, merge_links, parse_x_id
 from hirondelle.identity.services.errors import InvalidLink, RosterError
 
@@ -52,6 +62,9 @@ class RosterResult:
     institution: str
     accounts: int
     stats: MergeStats
+    #: "line N: @name" for rows named by username only that no trusted source
+    #: resolves: add their x_id and import again.
+    waiting: tuple[str, ...] = ()
 
 
 def import_roster(path: Path, *, institution: str, auto_followable: bool = False) -> RosterResult:
@@ -76,13 +89,20 @@ def import_roster(path: Path, *, institution: str, auto_followable: bool = False
             f"{path}: the header must name an X column (x_id or x_username) and at least one "
             f"of fediverse, bluesky; found {', '.join(reader.fieldnames or []) or 'nothing'}."
         )
-    rows, errors, accounts = [], [], 0
+    rows, errors, waiting, accounts = [], [], [], 0
     now = timezone.now()
     asserted_by = f"roster: {institution.strip()}"
-    for number, raw in enumerate(reader, start=2):
-        record = {columns[k]: (v or "").strip() for k, v in raw.items() if columns.get(k)}
+    records = [
+        (number, {columns[k]: (v or "").strip() for k, v in raw.items() if columns.get(k)})
+        for number, raw in enumerate(reader, start=2)
+    ]
+    known = _known_usernames(records, asserted_by)
+    for number, record in records:
         try:
-            x_id = _x_id(record)
+            x_id = _x_id(record, known)
+            if x_id is None:
+                waiting.append(f"line {number}: @{_username(record)}")
+                continue
             links = []
             if record.get("fediverse"):
                 links.append(("mastodon", record["fediverse"], record.get("fediverse_id", "")))
@@ -116,21 +136,36 @@ def import_roster(path: Path, *, institution: str, auto_followable: bool = False
         )
     with transaction.atomic():
         stats = merge_links(rows, consent_source=Consent.Source.ROSTER)
-    return RosterResult(institution.strip(), accounts, stats)
+    return RosterResult(institution.strip(), accounts, stats, tuple(waiting))
 
 
-def _x_id(record: dict[str, str]) -> int:
+def _username(record: dict[str, str]) -> str:
+    return record.get("x", "").strip().removeprefix("@").lower()
+
+
+def _known_usernames(records, asserted_by: str) -> dict[str, set[int]]:
+    """username → X ids, from the sources a roster may trust (see the module's docstring)."""
+    known: dict[str, set[int]] = defaultdict(set)
+    for _, record in records:  # the institution's own word, in this file
+        if record.get("x_id") and _username(record):
+            with contextlib.suppress(InvalidLink):
+                known[_username(record)].add(parse_x_id(record["x_id"]))
+    wanted = {_username(r) for _, r in records if not r.get("x_id") and _username(r)}
+    proven = Link.objects.filter(x_username__in=wanted - known.keys(), publisher__isnull=True)
+    proven = proven.filter(
+        Q(evidence=Evidence.X_OAUTH) | Q(evidence=Evidence.ROSTER, asserted_by=asserted_by)
+    )
+    for name, x_id in proven.values_list("x_username", "x_account_id").distinct():
+        known[name].add(x_id)
+    return known
+
+
+def _x_id(record: dict[str, str], known: dict[str, set[int]]) -> int | None:
+    """The row's X id; None when only a username is given and no trusted source knows it."""
     if record.get("x_id"):
         return parse_x_id(record["x_id"])
-    username = record.get("x", "").removeprefix("@")
+    username = _username(record)
     if not username:
         raise InvalidLink("no X account (x_id or x_username).")
-    found = list(
-        XAccount.objects.filter(username__iexact=username).values_list("id", flat=True)[:2]
-    )
-    if len(found) != 1:
-        raise InvalidLink(
-            f"the X id of @{username} is not known here: add an x_id column "
-            "(X handles cannot be turned into ids offline)."
-        )
-    return found[0]
+    found = known.get(username, set())
+    return next(iter(found)) if len(found) == 1 else None

@@ -8,6 +8,7 @@ from hirondelle.migration.models.imported_post import ImportedPost
 from hirondelle.migration.models.list_rebuild import ListRebuild
 from hirondelle.migration.models.migration import Migration
 from hirondelle.migration.models.plan_item import PlanItem
+from hirondelle.migration.models.retired_credentials import RetiredCredentials
 
 __all__ = [
     "ArchiveName",
@@ -19,4 +20,5 @@ __all__ = [
     "ListRebuild",
     "Migration",
     "PlanItem",
+    "RetiredCredentials",
 ]

@@ -19,7 +19,7 @@ from hirondelle.migration.models import ConnectedAccount, Migration, PlanItem
 from hirondelle.migration.services.keys import item_key
 from hirondelle.networks.base import ActionKind
 
-__all__ = ["AccountPlan", "PlanSummary", "build_plan"]
+__all__ = ["AccountPlan", "NetworkPreview", "PlanSummary", "build_plan", "preview_plan"]
 
 #: which action a match in each direction of the X graph becomes
 DIRECTION_KIND = {
@@ -54,6 +54,58 @@ class PlanSummary:
 
     def as_dict(self) -> dict:
         return {"accounts": [a.as_dict() for a in self.accounts]}
+
+
+@dataclass
+class NetworkPreview:
+    """What the matches call for on one network, whether or not an account is connected."""
+
+    network: str
+    accounts: list[str] = field(default_factory=list)  # connected handles there
+    actions: Counter = field(default_factory=Counter)  # kind -> actions the matches call for
+    review: Counter = field(default_factory=Counter)  # direction -> matches awaiting review
+    eta_seconds: float = 0.0  # at the network's published limits
+
+    def as_dict(self) -> dict:
+        return {
+            "network": self.network,
+            "accounts": self.accounts,
+            "actions": dict(self.actions),
+            "review": dict(self.review),
+            "eta_seconds": round(self.eta_seconds),
+        }
+
+
+def preview_plan(migration: Migration, *, follow_back: bool = False) -> list[NetworkPreview]:
+    """The plan `build_plan` would make on each network, without writing anything.
+
+    Works before any account is connected: the time is estimated at each
+    network's published limits (a connected account's budget may differ).
+    """
+    from hirondelle.migration.services.matching import match_migration
+    from hirondelle.networks.base import Network
+    from hirondelle.networks.preview import eta_at_published_limits
+
+    result = match_migration(migration)
+    previews = []
+    for network in Network:
+        preview = NetworkPreview(network.value)
+        preview.accounts = list(
+            ConnectedAccount.objects.filter(user=migration.owner, network=network)
+            .order_by("handle")
+            .values_list("handle", flat=True)
+        )
+        for direction, kind in DIRECTION_KIND.items():
+            if direction == "followers" and not follow_back:
+                continue
+            for match in result.matches(direction, network.value):
+                if match.auto:
+                    preview.actions[kind.value] += 1
+                else:
+                    preview.review[direction] += 1
+        preview.eta_seconds = eta_at_published_limits(network, preview.actions)
+        previews.append(preview)
+    return previews
 
 
 def build_plan(

@@ -23,6 +23,29 @@ class AccountProgress:
     status: str
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # kind -> state -> n
     eta_seconds: float = 0.0
+    #: why items failed, or were skipped: (reason, how many), most frequent first
+    failures: list[tuple[str, int]] = field(default_factory=list)
+    skips: list[tuple[str, int]] = field(default_factory=list)
+
+    def _in(self, state: str) -> int:
+        return sum(states.get(state, 0) for states in self.counts.values())
+
+    @property
+    def done(self) -> int:
+        return self._in(PlanItem.State.DONE)
+
+    @property
+    def failed(self) -> int:
+        return self._in(PlanItem.State.FAILED)
+
+    @property
+    def skipped(self) -> int:
+        return self._in(PlanItem.State.SKIPPED)
+
+    @property
+    def open(self) -> int:
+        """Still to do (pending, or being done right now)."""
+        return self._in(PlanItem.State.PENDING) + self._in(PlanItem.State.IN_FLIGHT)
 
     @property
     def total(self) -> int:
@@ -30,6 +53,7 @@ class AccountProgress:
 
     @property
     def finished(self) -> int:
+        """Items that will not be tried again: done, failed or skipped (not "all went well")."""
         return sum(
             states.get(s, 0)
             for states in self.counts.values()
@@ -44,6 +68,12 @@ class AccountProgress:
             "items": self.counts,
             "total": self.total,
             "finished": self.finished,
+            "done": self.done,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "open": self.open,
+            "failures": [{"reason": r, "count": n} for r, n in self.failures],
+            "skips": [{"reason": r, "count": n} for r, n in self.skips],
             "eta_seconds": round(self.eta_seconds),
         }
 
@@ -72,6 +102,16 @@ def _eta(account: ConnectedAccount, open_by_kind: dict[str, int]) -> float:
         adapter.close()
 
 
+def _reasons(account: ConnectedAccount, state: str, top: int = 5) -> list[tuple[str, int]]:
+    rows = (
+        PlanItem.objects.filter(account=account, state=state)
+        .values("last_error")
+        .annotate(n=Count("id"))
+        .order_by("-n", "last_error")[:top]
+    )
+    return [(row["last_error"] or "no reason recorded", row["n"]) for row in rows]
+
+
 def account_progress(account: ConnectedAccount, *, with_eta: bool = True) -> AccountProgress:
     progress = AccountProgress(account.pk, account.network, account.handle, account.status)
     rows = (
@@ -82,6 +122,10 @@ def account_progress(account: ConnectedAccount, *, with_eta: bool = True) -> Acc
     )
     for row in rows:
         progress.counts.setdefault(row["kind"], {})[row["state"]] = row["n"]
+    if progress.failed:
+        progress.failures = _reasons(account, PlanItem.State.FAILED)
+    if progress.skipped:
+        progress.skips = _reasons(account, PlanItem.State.SKIPPED)
     if with_eta:
         open_by_kind = {
             kind: states.get(PlanItem.State.PENDING, 0) + states.get(PlanItem.State.IN_FLIGHT, 0)

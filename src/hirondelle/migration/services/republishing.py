@@ -22,6 +22,7 @@ from hirondelle.migration.models import ConnectedAccount, Migration, PlanItem
 from hirondelle.migration.services.keys import item_key
 from hirondelle.migration.services.names import ids_for_usernames
 from hirondelle.networks.base import ActionKind, Network, PublishedPost, RemoteAccount
+from hirondelle.networks.preview import eta_at_published_limits
 
 __all__ = ["RepublishSummary", "limits_for_account", "plan_republish"]
 
@@ -37,6 +38,8 @@ class RepublishSummary:
     media_dropped: int = 0
     errors: list[str] = field(default_factory=list)  # posts that cannot go, and why
     by_year: Counter = field(default_factory=Counter)
+    #: how long publishing the parts takes at the network's published limits
+    eta_seconds: float = 0.0
 
     def as_dict(self) -> dict:
         return {
@@ -49,6 +52,7 @@ class RepublishSummary:
             "media_dropped": self.media_dropped,
             "errors": self.errors,
             "by_year": dict(sorted(self.by_year.items())),
+            "eta_seconds": round(self.eta_seconds),
         }
 
 
@@ -114,15 +118,23 @@ def _ref(ref: compose.PartRef | None) -> dict | None:
 
 def plan_republish(
     migration: Migration,
-    account: ConnectedAccount,
+    account: ConnectedAccount | None,
     *,
+    network: str | None = None,
     filters: compose.Filters | None = None,
     options: compose.Options | None = None,
     limits: compose.Limits | None = None,
     dry_run: bool = False,
 ) -> RepublishSummary:
-    """Prepare the chosen posts and add them to the account's plan (unless dry_run)."""
-    summary = RepublishSummary(account.network, account.handle)
+    """Prepare the chosen posts and add them to the account's plan (unless dry_run).
+
+    A dry run needs no account: with `account=None` and a `network`, it
+    previews against that network's published limits.
+    """
+    if account is None and not (dry_run and network):
+        raise ValueError("without an account, only a dry run on a named network is possible")
+    network = account.network if account is not None else Network(network)
+    summary = RepublishSummary(network, account.handle if account is not None else "")
     posts = (
         p.to_record()
         for p in migration.posts.filter(gone_at__isnull=True).order_by("created_at").iterator()
@@ -131,17 +143,19 @@ def plan_republish(
         PlanItem.objects.filter(account=account, kind=ActionKind.POST).aggregate(m=Max("position"))[
             "m"
         ]
-        or 0
-    )
+        if account is not None
+        else 0
+    ) or 0
     now = timezone.now()
     items = []
     for prepared in compose.prepare_many(
         posts,
-        account.network,
+        network,
         filters=filters,
-        limits=limits or limits_for_account(account),
-        resolve_mention=mention_resolver(account.network, migration),
-        published=published_posts(account),
+        limits=limits
+        or (limits_for_account(account) if account is not None else compose.limits_for(network)),
+        resolve_mention=mention_resolver(network, migration),
+        published=published_posts(account) if account is not None else {},
         options=options or compose.Options(),
     ):
         if prepared.error:
@@ -161,7 +175,7 @@ def plan_republish(
                     kind=ActionKind.POST,
                     x_id=draft.post_id,
                     position=position,
-                    key=item_key(account.pk, ActionKind.POST, draft.key),
+                    key=item_key(account.pk if account else 0, ActionKind.POST, draft.key),
                     next_attempt_at=now,
                     payload={
                         "part": draft.part,
@@ -183,6 +197,7 @@ def plan_republish(
                     },
                 )
             )
+    summary.eta_seconds = eta_at_published_limits(network, {ActionKind.POST: summary.parts})
     if not dry_run:
         before = PlanItem.objects.filter(account=account, kind=ActionKind.POST).count()
         PlanItem.objects.bulk_create(items, batch_size=1000, ignore_conflicts=True)

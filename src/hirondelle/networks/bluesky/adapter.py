@@ -80,6 +80,7 @@ from hirondelle.networks.errors import (
     Refused,
     Transient,
     Unavailable,
+    why_unreachable,
 )
 
 __all__ = [
@@ -145,6 +146,15 @@ _NOT_SERVED_ERRORS = frozenset({"MethodNotImplemented", "XRPCNotSupported"})
 _HANDLE = regex.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 _DID = regex.compile(r"^did:[a-z]+:[A-Za-z0-9._:%-]{1,2000}$")
 _GRAPHEME = regex.compile(r"\X")
+
+
+def action_cost(kind: ActionKind) -> dict[str, float]:
+    """Units of `DEFAULT_POOLS` one action spends (writes are batched, mutes are not)."""
+    if kind is ActionKind.MUTE:
+        return {"requests": 1.0}
+    if kind is ActionKind.POST:
+        return {**_CREATE, "requests": 1.0}
+    return {**_CREATE, "requests": 1.0 / MAX_WRITES_PER_CALL}
 
 
 def default_pools() -> dict[str, Pool]:
@@ -454,7 +464,7 @@ class BlueskyAdapter:
                 retry_after=retry_after,
             )
         elif status is None:
-            result = Unavailable(f"Bluesky could not be reached ({method}); will retry.")
+            result = Unavailable(f"Could not reach {self.service_url}: {why_unreachable(exc)}.")
         elif error in _EXPIRED_TOKEN_ERRORS or status == 401:
             result = AuthExpired(
                 f"the Bluesky session is no longer valid ({detail}): sign in again", status=status
@@ -471,7 +481,11 @@ class BlueskyAdapter:
     @staticmethod
     def _translate_http(exc: httpx.HTTPError) -> NetworkError:
         if isinstance(exc, httpx.TimeoutException | httpx.TransportError):
-            return Unavailable("Bluesky could not be reached; will retry.")
+            try:
+                where = exc.request.url.host
+            except RuntimeError:  # an error raised before any request was made
+                where = "the Bluesky server"
+            return Unavailable(f"Could not reach {where}: {why_unreachable(exc)}.")
         return InvalidResponse("Bluesky answered something unreadable.")
 
     def _on_request(self, request: httpx.Request) -> None:
@@ -609,11 +623,7 @@ class BlueskyAdapter:
         }
 
     def cost(self, kind: ActionKind) -> dict[str, float]:
-        if kind is ActionKind.MUTE:
-            return {"requests": 1.0}
-        if kind is ActionKind.POST:
-            return {**_CREATE, "requests": 1.0}
-        return {**_CREATE, "requests": 1.0 / MAX_WRITES_PER_CALL}
+        return action_cost(kind)
 
     def post_cost(self, post: OutgoingPost) -> dict[str, float]:
         """What one post costs, its media uploads included."""

@@ -42,6 +42,7 @@ from hirondelle.networks.errors import (
     RateLimited,
     Refused,
     Unavailable,
+    why_unreachable,
 )
 
 USER_AGENT = "hirondelle (+https://hirondelle.example/bot)"
@@ -283,9 +284,7 @@ class Api:
                 retry_after=retry,
             )
         if isinstance(error, MastodonNetworkError):
-            # mastodon.py's text names the connection pool, the port, the
-            # library: nothing a person can act on, and more than they should see.
-            return Unavailable(f"Could not reach {where}. Check the connection; will retry.")
+            return Unavailable(f"Could not reach {where}: {why_unreachable(error)}.")
         if (
             isinstance(error, MastodonUnauthorizedError)
             or status == 401
@@ -299,9 +298,7 @@ class Api:
         if isinstance(error, MastodonNotFoundError) or status in (404, 410):
             return NotFound(f"{where}: not found ({detail}).", status=status)
         if isinstance(error, MastodonServerError) or (status is not None and status >= 500):
-            return Unavailable(
-                f"{where} is having trouble (HTTP {status}); will retry later.", status=status
-            )
+            return Unavailable(f"{where} is having trouble (HTTP {status}).", status=status)
         if isinstance(error, MastodonAPIError) and status is not None:
             return Refused(f"{where} refused: {detail} (HTTP {status}).", status=status)
         return InvalidResponse(f"{where} answered something unreadable.", status=status)

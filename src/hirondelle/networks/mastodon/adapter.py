@@ -98,6 +98,19 @@ class ServerLimits:
     domain: str = ""
 
 
+def action_cost(kind: ActionKind) -> dict[str, float]:
+    """Units of `DEFAULT_POOLS` one action spends: a relationships check plus the action."""
+    if kind is ActionKind.FOLLOW:
+        return {"requests": 2, "follows": 1}
+    if kind in (ActionKind.BLOCK, ActionKind.MUTE):
+        return {"requests": 2}
+    if kind is ActionKind.LIST_ADD:
+        return {"requests": 2 / LIST_ADD_BATCH}
+    if kind is ActionKind.POST:
+        return {"requests": 1, "posts": 1}
+    raise ValueError(f"Unknown action kind {kind!r}")
+
+
 def parse_handle(handle: str) -> tuple[str, str]:
     """``@user@host`` or ``user@host`` → (user, host); ValueError says what is wrong."""
     text = handle.strip().removeprefix("@")
@@ -241,15 +254,7 @@ class MastodonAdapter:
 
     def cost(self, kind: ActionKind) -> dict[str, float]:
         """Units per action: a relationships check plus the action itself."""
-        if kind is ActionKind.FOLLOW:
-            return {"requests": 2, "follows": 1}
-        if kind in (ActionKind.BLOCK, ActionKind.MUTE):
-            return {"requests": 2}
-        if kind is ActionKind.LIST_ADD:
-            return {"requests": 2 / LIST_ADD_BATCH}
-        if kind is ActionKind.POST:
-            return {"requests": 1, "posts": 1}
-        raise ValueError(f"Unknown action kind {kind!r}")
+        return action_cost(kind)
 
     def post_cost(self, post: OutgoingPost) -> dict[str, float]:
         """Units for one post with its media (an upload and about one poll each)."""

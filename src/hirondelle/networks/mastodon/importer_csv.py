@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -33,6 +34,7 @@ __all__ = [
     "api_follow_capacity",
     "importer_advice",
     "importer_url",
+    "spreadsheet_safe",
     "write_import_files",
 ]
 
@@ -101,9 +103,25 @@ def _need_str(kind: ImportKind, row: Row) -> str:
     return row
 
 
+#: What makes a spreadsheet read a cell as a formula (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """`value`, with a leading ``'`` when a spreadsheet would run it as a formula.
+
+    These files are meant for Mastodon's importer, but people open them in a
+    spreadsheet first. A real address (``user@server``) starts with a letter,
+    a digit or ``_`` and passes unchanged; only a hostile handle or a list name
+    starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is
+    changed (Mastodon then refuses that one row, which is what it deserves).
+    """
+    return f"'{value}" if value.startswith(_FORMULA_START) else value
+
+
 def _line(cells: tuple[str, ...]) -> bytes:
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(cells)
+    csv.writer(out, lineterminator="\n").writerow([spreadsheet_safe(c) for c in cells])
     return out.getvalue().encode("utf-8")
 
 
@@ -121,7 +139,7 @@ def write_import_files(
     """
     kind = ImportKind(kind)
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     header = _line(HEADERS[kind])
     if max_rows < 1 or max_bytes <= len(header):
         raise ValueError("max_rows must be positive and max_bytes larger than the header line")
@@ -152,7 +170,10 @@ def write_import_files(
     paths = []
     for name, lines in zip(names, chunks, strict=True):
         path = directory / name
-        path.write_bytes(header + b"".join(lines))
+        # The person's follow list: readable by them only.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(header + b"".join(lines))
         paths.append(path)
     return paths
 

@@ -34,6 +34,11 @@ class ArchiveUpload(models.Model):
     files = models.JSONField(
         _("declared files"), default=dict, help_text=_("archive member name → size in bytes")
     )
+    declared_bytes = models.BigIntegerField(
+        _("declared size"),
+        default=0,
+        help_text=_("all declared files together: what counts against the daily upload limits"),
+    )
     republish = models.BooleanField(
         _("posts included"), default=False, help_text=_("posts and their media were sent")
     )
@@ -53,7 +58,10 @@ class ArchiveUpload(models.Model):
     class Meta:
         verbose_name = _("archive upload")
         verbose_name_plural = _("archive uploads")
-        indexes = [models.Index(fields=["user", "-created_at"], name="upload_user_recent")]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="upload_user_recent"),
+            models.Index(fields=["created_at"], name="upload_recent"),
+        ]
 
     def __str__(self) -> str:
         return f"upload {self.id} ({self.state})"

@@ -21,7 +21,11 @@ from django.utils.translation import gettext as _
 
 from hirondelle.config import get_settings
 from hirondelle.migration.models import ConnectedAccount
-from hirondelle.migration.services.accounts import connect_account
+from hirondelle.migration.services.accounts import (
+    connect_account,
+    replace_credentials,
+    revoke_credentials,
+)
 from hirondelle.migration.services.adapters import adapter_for
 from hirondelle.networks import guard
 from hirondelle.networks.base import Network
@@ -280,6 +284,8 @@ def sign_in(
     )
     if other is not None:
         if not owner.created:
+            # The token just issued is not kept: revoke it, or it stays valid.
+            revoke_credentials(account.network, account.server, account.credentials)
             account.delete()
             raise SignInError(
                 _(
@@ -288,8 +294,9 @@ def sign_in(
                 )
                 % {"handle": account.handle}
             )
-        # A returning person: keep their profile, refresh its credentials.
-        other.credentials = account.credentials
+        # A returning person: keep their profile, refresh its credentials
+        # (the replaced token is kept to be revoked, see replace_credentials).
+        replace_credentials(other, account.credentials)
         other.server = account.server
         other.handle = account.handle
         other.status = ConnectedAccount.Status.ACTIVE

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from django.db import transaction
+from django.db.models import Sum
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from hirondelle.config import get_settings
+from hirondelle.config import get_settings, private_dir
 from hirondelle.portal.models import ArchiveUpload
 from hirondelle.portal.services.allowlist import is_allowed
 from hirondelle.portal.services.storage import archive_folder
@@ -39,6 +43,8 @@ __all__ = [
 CHUNK_BYTES = 8 * 1024 * 1024
 #: An upload may hold this many files at most (media included).
 MAX_FILES = 50_000
+#: The window of the daily upload limits.
+DAY = timedelta(days=1)
 #: The whole upload may not exceed this many times the per-file cap: the
 #: largest archives seen are about 11 GB, with media.
 TOTAL_FACTOR = 24
@@ -100,9 +106,48 @@ def declare_upload(user, files: dict[str, int], *, republish: bool) -> ArchiveUp
         raise UploadError(_("The files are larger than this site accepts in total."), status=413)
     if not any(n.rsplit("/", 1)[-1] == "account.js" for n in files):
         raise UploadError(_("This does not look like an X archive: account.js is missing."))
-    upload = ArchiveUpload.objects.create(user=user, files=files, republish=republish)
-    archive_folder(upload).mkdir(parents=True, exist_ok=True)
+    total = sum(files.values())
+    _check_daily_limits(user, total)
+    upload = ArchiveUpload.objects.create(
+        user=user, files=files, republish=republish, declared_bytes=total
+    )
+    private_dir(archive_folder(upload))
     return upload
+
+
+def _check_daily_limits(user, incoming: int) -> None:
+    """Bound the disk uploads can fill: per person and for the whole site, over 24 hours.
+
+    Counted on declared sizes, before any byte is stored, so a refused upload
+    costs nothing. Raises UploadError (429) saying when to come back.
+    """
+    config = get_settings()
+    since = timezone.now() - DAY
+    recent = ArchiveUpload.objects.filter(created_at__gte=since)
+    limits = [
+        (
+            config.upload_bytes_per_person_day,
+            recent.filter(user=user),
+            _(
+                "You have sent as many archive files as this site accepts from one person in "
+                "24 hours (%(limit)s). Try again tomorrow; your earlier uploads are kept."
+            ),
+        ),
+        (
+            config.upload_bytes_per_day,
+            recent,
+            _(
+                "This site has received as many archive files as it can take in 24 hours "
+                "(%(limit)s). Try again tomorrow."
+            ),
+        ),
+    ]
+    for limit, uploads, message in limits:
+        if not limit:
+            continue
+        used = uploads.aggregate(used=Sum("declared_bytes"))["used"] or 0
+        if used + incoming > limit:
+            raise UploadError(message % {"limit": filesizeformat(limit)}, status=429)
 
 
 def received(upload: ArchiveUpload) -> dict[str, int]:
@@ -136,7 +181,7 @@ def add_chunk(upload: ArchiveUpload, name: str, offset: int, data: bytes) -> Chu
         raise UploadError(_("Chunks are at most %(max)d bytes.") % {"max": CHUNK_BYTES}, status=413)
     size = upload.files[name]
     path = _target(upload, name)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         have = os.fstat(fd).st_size

@@ -658,8 +658,14 @@ def render_files(
     era: str = "2024",
     parts: dict[str, int] | None = None,
     seed: int = 0,
+    omit: Iterable[str] = (),
 ) -> dict[str, bytes]:
-    """Every member of the archive (relative path → bytes), no wrapping folder."""
+    """Every member of the archive (relative path → bytes), no wrapping folder.
+
+    `omit` leaves members out while the manifest still lists them, as in a
+    trimmed or partly re-zipped archive: member names (`data/following.js`)
+    or folders ending in "/" (`data/tweets_media/`).
+    """
     if era not in _ERAS:
         raise ValueError(f"era must be one of {_ERAS}")
     parts = parts or {}
@@ -797,9 +803,16 @@ def render_files(
         else:
             items = [{"userListInfo": {"url": u}} for u in urls]
         add_type(camel, base.replace("-", "_"), base, items)
-    # Private files: poisoned, never to be opened.
+    # Private files: poisoned, never to be opened (listed in the manifest, as on X).
     for name in PRIVATE_FILES:
         files[f"{data}{name}"] = POISON
+        stem = name.removesuffix(".js")
+        camel = re.sub(r"-(\w)", lambda m: m.group(1).upper(), stem)
+        manifest_types[camel] = {
+            "files": [
+                {"fileName": f"{data}{name}", "globalName": f"YTD.{stem}.part0", "count": "1"}
+            ]
+        }
     if era != "2019":
         for folder in PRIVATE_MEDIA_DIRS:
             files[f"{data}{folder}/1234567890-secret.jpg"] = POISON
@@ -830,6 +843,13 @@ def render_files(
         files["data/manifest.js"] = (
             "window.__THAR_CONFIG = " + json.dumps(manifest, indent=2, separators=(",", " : "))
         ).encode()
+    omit = tuple(omit)
+    if omit:
+        files = {
+            n: b
+            for n, b in files.items()
+            if not any(n == o or (o.endswith("/") and n.startswith(o)) for o in omit)
+        }
     return files
 
 
@@ -846,6 +866,7 @@ def write_archive(
     seed: int = 0,
     unreadable_private: bool = True,
     nested_stored: bool = True,
+    omit: Iterable[str] = (),
 ) -> Path:
     """Write `spec` as an archive of `era`; return the zip (or folder) path.
 
@@ -854,11 +875,11 @@ def write_archive(
     Unzipped, private files are made unreadable (mode 000) when
     `unreadable_private` is set, so opening one fails loudly. 2019 media go in
     a nested `tweet_media.zip`, stored uncompressed unless `nested_stored` is
-    false (the reader maps only stored ones).
+    false (the reader maps only stored ones). `omit`: see `render_files`.
     """
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
-    files = render_files(spec, era=era, parts=parts, seed=seed)
+    files = render_files(spec, era=era, parts=parts, seed=seed, omit=omit)
     name = _archive_name(spec)
     prefix = f"{name}/" if wrap_folder else ""
     order = list(files)

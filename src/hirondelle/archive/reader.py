@@ -22,6 +22,7 @@ import msgspec
 from hirondelle.archive.container import MAX_DATA_FILE_BYTES, Container, open_container
 from hirondelle.archive.errors import ArchiveError
 from hirondelle.archive.jsfile import iter_batches, read_object
+from hirondelle.archive.manifest import Missing, missing_members
 from hirondelle.archive.records import Account, EdgeKind, Like, ListKind, ListRef, Post, Profile
 from hirondelle.archive.tweets import (
     BARE_LIGHT_DECODER,
@@ -214,6 +215,8 @@ class XArchive:
         self._nested: dict[str, zipfile.ZipFile] | None = None
         self._nested_handles: list[BinaryIO] = []
         self._account: Account | None = None
+        #: Media folders that posts read so far refer to without finding the file.
+        self._media_wanted: set[str] = set()
         self._tweet_base = "tweets" if "tweets" in self._files else "tweet"
         if data_dir == "":
             self.era = "2018-2019"
@@ -441,6 +444,29 @@ class XArchive:
             header_path=path_for(header),
         )
 
+    def missing(self) -> list[Missing]:
+        """Data files and media folders the manifest lists but the archive lacks.
+
+        Only what the reader would read counts (not direct messages…). Media
+        folders are judged from the posts read so far (a folder counts as
+        missing when read posts refer to files in it): call this after
+        `posts()` for a complete answer. Each one found is also a warning.
+        """
+        wanted = set(self._media_wanted)
+        if self.manifest and self._files.get("profile"):
+            profile = self.profile()
+            for url, path in (
+                (profile.avatar_url, profile.avatar_path),
+                (profile.header_url, profile.header_path),
+            ):
+                if url and not path and "default_profile" not in url:
+                    wanted.add("profile_media")
+        found = missing_members(self.manifest, self._c.members, self.data_dir, wanted)
+        for item in found:
+            if item.message() not in self._warnings:
+                self._warnings.append(item.message())
+        return found
+
     def private_files(self) -> list[str]:
         """Private members by name (folders as `dir/`): listed, never opened."""
         out: set[str] = set()
@@ -658,6 +684,12 @@ class XArchive:
             )
             if post.is_long:
                 stats.notes_merged += 1
+            for m in post.media:
+                if m.path is None:
+                    self._media_wanted.update(
+                        ("community_tweet_media",) if community else ("tweets_media", "tweet_media")
+                    )
+                    break
             return post
 
         for t, community in self._tweets(light=False):

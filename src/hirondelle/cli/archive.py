@@ -60,6 +60,22 @@ def inspect(path: Path, as_json: bool) -> None:
     _print_summary(Console(), summary)
 
 
+#: Table rows whose count comes from a data file, by the file's base name.
+_MISSING_ROWS = {
+    "tweets": "Own posts (replies included)",
+    "tweet": "Own posts (replies included)",
+    "following": "Following",
+    "follower": "Followers",
+    "block": "Blocked",
+    "mute": "Muted",
+    "like": "Likes",
+    "lists-created": "Lists created",
+    "lists-member": "Lists you are a member of",
+    "tweets_media": "  media items",
+    "tweet_media": "  media items",
+}
+
+
 def _print_summary(console: Console, s: dict) -> None:
     acct = s["account"]
     console.print(f"[bold]@{acct['username']}[/bold] ({acct['display_name']}), ", end="")
@@ -89,11 +105,21 @@ def _print_summary(console: Console, s: dict) -> None:
         ("Lists created", c["lists_created"]),
         ("Lists you are a member of", c["lists_member"]),
     ]
+    missing = s.get("missing") or ()
+    absent = {_MISSING_ROWS.get(m["type"]) for m in missing}
     for label, value in rows:
-        table.add_row(label, f"{value:,}")
+        note = " [yellow](missing from the archive)[/yellow]" if label in absent else ""
+        table.add_row(label, f"{value:,}{note}")
     console.print(table)
+    if missing:
+        console.print(
+            f"[bold yellow]Missing from this archive[/bold yellow] (its manifest lists them; "
+            f"the counts above are zero for them): {', '.join(m['path'] for m in missing)}"
+        )
     private = s["private_files_not_read"]
     if private:
         console.print(f"[dim]{len(private)} private files left unread: {', '.join(private)}[/dim]")
     for warning in s.get("warnings", ()):
+        if warning.startswith("the manifest lists"):
+            continue  # said above
         console.print(f"[yellow]warning:[/yellow] {warning}")

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from click.testing import CliRunner
 
-from hirondelle.archive import open_archive, summarize
+from hirondelle.archive import Account, PostStats, open_archive, summarize
 from hirondelle.cli import main
-from tests.support.x_archive import MediaSpec, TweetSpec, sample_spec, snowflake, write_archive
+from tests.support.x_archive import (
+    _TWEPOCH_MS,
+    ArchiveSpec,
+    MediaSpec,
+    TweetSpec,
+    expected_posts,
+    pack,
+    render_files,
+    sample_spec,
+    snowflake,
+    write_archive,
+)
 
 
 def _with_media(spec):
@@ -92,3 +105,166 @@ def test_inspect_says_what_is_missing(tmp_path) -> None:
     assert "missing from the archive" in line
     assert "Missing from this archive" in table.output
     assert "data/following.js" in table.output
+
+
+# ------------------------------------------------------------------ long posts
+
+ME = Account("111", "swallow", "Swallow", datetime(2012, 1, 1, tzinfo=UTC))
+SECOND = datetime(2024, 3, 4, 5, 6, 7, tzinfo=UTC)
+
+
+def _ids_in_one_second(n: int) -> list[str]:
+    """Snowflake ids minted within SECOND, a few milliseconds apart (a thread posted at once)."""
+    base = int(SECOND.timestamp() * 1000) - _TWEPOCH_MS
+    return [str(((base + 40 * k + 3) << 22) | k) for k in range(n)]
+
+
+def _words(tag: str, n: int = 70) -> str:
+    return " ".join(f"{tag}{i}" for i in range(n))
+
+
+@pytest.mark.parametrize("form", ["ellipsis", "ellipsis_links", "bare"])
+def test_every_truncated_form_gets_its_note(tmp_path, form) -> None:
+    long = TweetSpec(
+        id=_ids_in_one_second(1)[0],
+        created_at=SECOND,
+        text=_words("w") + " https://example.org/x the end",
+        urls=("https://example.org/x",),
+        media=(MediaSpec("photo", "pic"),),
+        long=True,
+        long_form=form,
+    )
+    files = render_files(ArchiveSpec(account=ME, tweets=[long]))
+    full_text = json.loads(files["data/tweets.js"].partition(b"=")[2])[0]["tweet"]["full_text"]
+    if form == "ellipsis":
+        assert re.search(r"… https://t\.co/\w+$", full_text)  # only the media link after it
+    elif form == "ellipsis_links":
+        assert re.search(r"… https://t\.co/\w+ https://t\.co/\w+$", full_text)
+    else:
+        assert "…" not in full_text
+    with open_archive(write_archive(tmp_path, ArchiveSpec(account=ME, tweets=[long]))) as a:
+        stats = PostStats()
+        (post,) = list(a.posts(stats=stats))
+    assert post.is_long
+    assert post.text == long.text
+    assert stats.notes_unmatched == []
+
+
+def test_a_thread_posted_in_one_second_gets_each_note_right(tmp_path) -> None:
+    """Four long posts and a short one of one thread, all in one second, every form."""
+    ids = _ids_in_one_second(5)
+    forms = ["ellipsis", "bare", "ellipsis_links", "ellipsis"]
+    tweets = []
+    for k, form in enumerate(forms):
+        # Posts 0 and 3 start alike: only the longest shared prefix tells them apart.
+        opening = "The plan, part one:" if k in (0, 3) else f"Part {k}:"
+        tail = _words("a" if k == 0 else f"p{k}x")
+        tweets.append(
+            TweetSpec(
+                id=ids[k],
+                created_at=SECOND,
+                text=f"{opening} {tail}",
+                reply_to=ids[k - 1] if k else None,
+                reply_to_user_id=ME.id if k else None,
+                long=True,
+                long_form=form,
+            )
+        )
+    # A complete short post of the same second that starts like post 1's note.
+    tweets.append(TweetSpec(id=ids[4], created_at=SECOND, text="Part 1: more"))
+    spec = ArchiveSpec(account=ME, tweets=tweets)
+    with open_archive(write_archive(tmp_path, spec, parts={"tweets": 2})) as archive:
+        stats = PostStats()
+        got = sorted(archive.posts(stats=stats), key=lambda p: int(p.id))
+    assert got == expected_posts(spec)
+    assert [p.is_long for p in got] == [True, True, True, True, False]
+    assert stats.notes_unmatched == []
+
+
+def test_a_note_matching_no_post_is_reported(tmp_path) -> None:
+    kept = TweetSpec(id=_ids_in_one_second(1)[0], created_at=SECOND, text=_words("k"), long=True)
+    lost = TweetSpec(
+        id=str(int(kept.id) + (10**6 << 22)),
+        created_at=SECOND.replace(hour=9),
+        text=_words("l"),
+        long=True,
+    )
+    files = render_files(ArchiveSpec(account=ME, tweets=[kept, lost]))
+    head, _, body = files["data/tweets.js"].partition(b"=")
+    items = [i for i in json.loads(body) if i["tweet"]["id_str"] != lost.id]  # post deleted
+    files["data/tweets.js"] = head + b"= " + json.dumps(items).encode()
+    with open_archive(pack(tmp_path, files)) as archive:
+        summary = summarize(archive)
+    assert summary["counts"]["notes"] == 2
+    assert summary["counts"]["notes_unmatched"] == 1
+    assert summary["counts"]["long_posts"] == 1
+    assert any("match no post" in w for w in summary["warnings"])
+
+
+# ------------------------------------------------------------------ retweets
+
+
+def test_every_retweet_form_is_a_retweet(tmp_path) -> None:
+    base = int(SECOND.timestamp() * 1000) - _TWEPOCH_MS
+    ids = [str((base + 1000 * k) << 22) for k in range(4)]
+    tweets = [
+        # A link-only retweet: after expansion the text is only a URL.
+        TweetSpec(
+            id=ids[0],
+            created_at=SECOND,
+            text="https://example.org/article",
+            urls=("https://example.org/article",),
+            retweet_of="news",
+        ),
+        # A picture-only retweet: the media link is dropped, nothing is left.
+        TweetSpec(
+            id=ids[1],
+            created_at=SECOND,
+            text="",
+            retweet_of="artist",
+            media=(MediaSpec("photo", "art", source_post_id="99"),),
+        ),
+        # A retweet of a post that opens with a line break.
+        TweetSpec(id=ids[2], created_at=SECOND, text="\nfirst line", retweet_of="poet"),
+        TweetSpec(id=ids[3], created_at=SECOND, text="my own words"),
+    ]
+    spec = ArchiveSpec(account=ME, tweets=tweets)
+    with open_archive(write_archive(tmp_path, spec)) as archive:
+        got = {p.id: p for p in archive.posts()}
+        summary = summarize(archive)
+    assert [got[i].is_retweet for i in ids] == [True, True, True, False]
+    assert [got[i].retweeted_screen_name for i in ids[:3]] == ["news", "artist", "poet"]
+    assert summary["counts"]["retweets"] == 3
+    assert summary["counts"]["posts"] == 1
+    assert sorted(got.values(), key=lambda p: int(p.id)) == expected_posts(spec)
+
+
+# ------------------------------------------------------------------ the table adds up
+
+
+def _table_value(output: str, label: str) -> int:
+    line = next(ln for ln in output.splitlines() if ln.strip().startswith(label))
+    return int(line.rsplit(None, 1)[-1].replace(",", ""))
+
+
+def test_inspect_table_adds_up(tmp_path) -> None:
+    spec = sample_spec(7, n_posts=200)
+    assert any(t.edits for t in spec.tweets)
+    assert any(t.community for t in spec.tweets)
+    path = write_archive(tmp_path, spec, parts={"tweets": 2})
+    data = json.loads(CliRunner().invoke(main, ["archive", "inspect", "--json", str(path)]).output)
+    c = data["counts"]
+    assert c["tweet_entries"] == c["posts"] + c["retweets"] + c["edit_versions_dropped"]
+    assert c["tweet_entries"] == sum(1 + len(t.edits) for t in spec.tweets)
+    out = CliRunner().invoke(main, ["archive", "inspect", str(path)]).output
+    parts = [
+        _table_value(out, label)
+        for label in (
+            "own posts ",
+            "own posts in X Communities",
+            "retweets",
+            "earlier versions of edited posts",
+        )
+    ]
+    assert all(parts)
+    assert _table_value(out, "Entries in the post files") == sum(parts) == c["tweet_entries"]

@@ -125,6 +125,10 @@ class TweetSpec:
     media: tuple[MediaSpec, ...] = ()
     edits: tuple[tuple[str, str], ...] = ()  # earlier versions (id, text), oldest first
     long: bool = False  # written as a truncated tweet plus a note-tweet.js entry
+    #: How the truncated tweet of a long post ends, as seen in real archives:
+    #: "ellipsis" (`…`), "ellipsis_links" (`…` then a t.co link to the post,
+    #: and the media link when there are media), "bare" (cut mid-word, no `…`).
+    long_form: str = "ellipsis"
     community: bool = False  # written to community-tweet.js
     lang: str = "en"
     source: str = "Twitter Web App"
@@ -315,10 +319,15 @@ def _render(t: TweetSpec, spec: ArchiveSpec, media_dir: str) -> _Rendered:
         for start, end, _url in spans:
             if start < cut < end:
                 cut = start
-        cut = body.rfind(" ", 0, cut) if " " in body[:cut] else cut
+        if t.long_form != "bare":
+            cut = body.rfind(" ", 0, cut) if " " in body[:cut] else cut
         cut = max(cut, 1)
-        tweet_text = body[:cut].rstrip() + "…"
+        tweet_text = body[:cut].rstrip() + ("" if t.long_form == "bare" else "…")
         tweet_spans = [s for s in spans if s[1] <= cut]
+        if t.long_form == "ellipsis_links":
+            web = f"https://twitter.com/i/web/status/{t.id}"
+            tweet_spans.append((len(tweet_text) + 1, len(tweet_text) + 1 + len(web), web))
+            tweet_text = f"{tweet_text} {web}"
     else:
         tweet_text, tweet_spans = body, spans
     prefix = ""
@@ -379,9 +388,10 @@ def _render(t: TweetSpec, spec: ArchiveSpec, media_dir: str) -> _Rendered:
     }
     expected_media: list[Media] = []
     if t.media:
-        offset = len(full) + 1
+        sep = "" if not full or full.endswith(" ") else " "  # "RT @name: " + the media link
+        offset = len(full) + len(sep)
         tco, short, extended, files, exp = _media_entities(t, t.id, offset, owner)
-        tweet["full_text"] = full + " " + tco
+        tweet["full_text"] = full + sep + tco
         tweet["display_text_range"] = ["0", str(len(full))]
         entities["media"] = short
         tweet["extended_entities"] = {"media": extended}
@@ -522,7 +532,7 @@ def _render(t: TweetSpec, spec: ArchiveSpec, media_dir: str) -> _Rendered:
                     "originalName": "live",
                     "annotations": {},
                 },
-                "createdAt": _iso(t.created_at + timedelta(milliseconds=int(t.id) % 900)),
+                "createdAt": _iso(_note_time(t)),
                 "core": {
                     "styletags": [],
                     "urls": nurls,
@@ -579,6 +589,16 @@ def _render(t: TweetSpec, spec: ArchiveSpec, media_dir: str) -> _Rendered:
         edit_ids=tuple(all_ids) if t.edits else (),
     )
     return _Rendered(entries, note, media_files, post)
+
+
+def _note_time(t: TweetSpec) -> datetime:
+    """A note's creation time: its post's id's millisecond when that falls in the post's second."""
+    if t.id.isdigit():
+        ms = (int(t.id) >> 22) + _TWEPOCH_MS
+        when = datetime.fromtimestamp(ms / 1000, UTC)
+        if int(when.timestamp()) == int(t.created_at.timestamp()):
+            return when
+    return t.created_at + timedelta(milliseconds=int(t.id) % 900)
 
 
 def _media_dir(era: str, community: bool) -> str:
@@ -1071,6 +1091,7 @@ def sample_spec(
             text = f"{text} {extra} {u2} the end"
             urls = (*urls, u2)
             kw["long"] = True
+            kw["long_form"] = ("ellipsis", "ellipsis_links", "bare")[i % 3]
         if rng.random() < 0.03 and "retweet_of" not in kw and "reply_to" not in kw:
             kw["community"] = True
         if rng.random() < 0.05:

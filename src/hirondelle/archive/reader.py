@@ -12,7 +12,7 @@ import re
 import struct
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -101,6 +101,8 @@ class PostStats:
     superseded: int = 0  # earlier edit versions dropped
     notes: int = 0  # entries in note-tweet*.js
     notes_merged: int = 0
+    #: Notes no post took, by note id (reported as a warning, never dropped silently).
+    notes_unmatched: list[str] = field(default_factory=list)
 
 
 _WRAPPERS = {
@@ -722,6 +724,19 @@ class XArchive:
             yield finish(
                 t, community, tuple(sorted(set(ids), key=lambda x: int(x) if x.isdigit() else 0))
             )
+        if ctx.notes is not None:
+            left = ctx.notes.unmatched()
+            stats.notes_unmatched = [n.noteTweetId or "?" for n in left]
+            if left:
+                shown = ", ".join(stats.notes_unmatched[:5])
+                more = f" and {len(left) - 5} more" if len(left) > 5 else ""
+                message = (
+                    f"{len(left)} long-post note(s) in note-tweet.js match no post "
+                    f"(note ids {shown}{more}): their post is absent from the archive or "
+                    "kept only its short text"
+                )
+                if message not in self._warnings:
+                    self._warnings.append(message)
 
 
 def open_archive(path: Path | str) -> XArchive:

@@ -79,6 +79,8 @@ def summarize(archive: XArchive, progress: Callable[[int], None] | None = None) 
             "lists_member": lists[ListKind.MEMBER],
             "lists_subscribed": lists[ListKind.SUBSCRIBED],
             "edit_versions_dropped": stats.superseded,
+            "notes": stats.notes,
+            "notes_unmatched": len(stats.notes_unmatched),
         }
         missing = archive.missing()  # after the posts: media folders are judged from them
         return {

@@ -121,8 +121,20 @@ def republish(
     except compose.ComposeError as e:
         raise click.ClickException(str(e)) from e
     options = compose.Options(visibility=visibility, language=language)
+    from hirondelle.migration.services.republishing import limits_for_account
+    from hirondelle.networks.errors import NetworkError
+
+    try:  # once for all migrations: the server's own limits
+        limits = limits_for_account(account)
+    except (NetworkError, compose.ComposeError) as e:
+        raise click.ClickException(
+            f"Could not read the limits of {account.server} (post length, media per post), "
+            f"which posts are prepared for: {getattr(e, 'message', e)}. Try again later."
+        ) from e
     summaries = [
-        plan_republish(m, account, filters=filters, options=options, dry_run=dry_run).as_dict()
+        plan_republish(
+            m, account, filters=filters, options=options, limits=limits, dry_run=dry_run
+        ).as_dict()
         for m in migrations
     ]
     if as_json:
@@ -131,6 +143,7 @@ def republish(
         for s in summaries:
             click.echo(
                 f"{s['posts']} posts → {s['parts']} {network} posts"
+                f" of at most {s['limits']['max_characters']:,} characters"
                 f" ({s['with_media']} with media"
                 + (f", {s['media_dropped']} files left out" if s["media_dropped"] else "")
                 + ")"

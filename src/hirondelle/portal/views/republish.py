@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from hirondelle import compose
 from hirondelle.migration.services.republishing import plan_republish
 from hirondelle.migration.tasks import schedule
+from hirondelle.networks.errors import NetworkError
 from hirondelle.portal.services.current import current_migration, my_accounts
 
 #: Pairs of "leave out" date fields shown on the page.
@@ -154,13 +155,25 @@ def republish(request: HttpRequest) -> HttpResponse:
             return redirect("portal:republish")
         if form.is_valid() and account is not None:
             start = request.POST.get("action") == "start"
-            summary = plan_republish(
-                migration,
-                account,
-                filters=form.cleaned_data["filters"],
-                options=form.cleaned_data["options"],
-                dry_run=not start,
-            )
+            try:
+                summary = plan_republish(
+                    migration,
+                    account,
+                    filters=form.cleaned_data["filters"],
+                    options=form.cleaned_data["options"],
+                    dry_run=not start,
+                )
+            except (NetworkError, compose.ComposeError) as e:
+                # The server's own limits (post length, media) could not be read.
+                messages.error(
+                    request,
+                    _(
+                        "%(server)s did not tell its limits (post length, pictures per post), "
+                        "which your posts are prepared for: %(why)s. Try again in a moment."
+                    )
+                    % {"server": account.server, "why": getattr(e, "message", e)},
+                )
+                return redirect("portal:republish")
             if start:
                 schedule(account)
                 messages.success(

@@ -149,6 +149,11 @@ def republish(
                 + ")"
                 + ("" if dry_run else f"; {s['added']} newly planned")
             )
+            if s["replies_with_link"]:
+                click.echo(
+                    f"  {s['replies_with_link']} replies answer posts that are not republished: "
+                    "each opens with a line linking to the original on X."
+                )
             for error in s["errors"][:10]:
                 click.echo(f"  skipped {error}")
     if not dry_run:

@@ -37,6 +37,8 @@ class RepublishSummary:
     errors: list[str] = field(default_factory=list)  # posts that cannot go, and why
     by_year: Counter = field(default_factory=Counter)
     limits: compose.Limits | None = None  # what the posts were prepared for
+    #: Replies whose parent is not republished: they open with a line linking to it on X.
+    replies_with_link: int = 0
 
     def as_dict(self) -> dict:
         return {
@@ -49,6 +51,7 @@ class RepublishSummary:
             "media_dropped": self.media_dropped,
             "errors": self.errors,
             "by_year": dict(sorted(self.by_year.items())),
+            "replies_with_link": self.replies_with_link,
             "limits": {
                 "max_characters": self.limits.max_graphemes,
                 "max_media": self.limits.max_images,
@@ -170,6 +173,7 @@ def plan_republish(
             summary.with_media += 1
         for draft in prepared.drafts:
             summary.parts += 1
+            summary.replies_with_link += draft.answers is not None
             summary.media_dropped += draft.media_dropped
             position += 1
             items.append(

@@ -231,6 +231,9 @@ def run(dry_run: bool, background: bool, handle: str | None) -> None:
                 wait = f"next at {result.next_wake:%H:%M}, ETA {_format_eta(p.eta_seconds)}"
             if result.stopped:
                 wait = f"stopped: {result.stopped}"
+            if result.waiting_for:
+                wait = f"waiting until {result.next_wake:%H:%M:%S}"
+                bars.console.print(f"{account.network} {account.handle}: {result.waiting_for}")
             bars.update(tasks[account.pk], completed=p.finished, total=p.total, eta=wait)
 
         try:

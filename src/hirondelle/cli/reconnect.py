@@ -139,11 +139,10 @@ def accounts(as_json: bool) -> None:
 def disconnect(handle: str) -> None:
     """Forget a connected account and revoke Hirondelle's access to it."""
     _django()
+    from hirondelle.cli.match import pick_account
     from hirondelle.migration.services.accounts import disconnect_account
 
-    account = local_user().connected_accounts.filter(handle=handle.lstrip("@")).first()
-    if account is None:
-        raise click.ClickException(f"No connected account {handle}: see `hirondelle accounts`.")
+    account = pick_account(handle=handle)
     if disconnect_account(account):
         click.echo(f"Disconnected {handle}; the network revoked Hirondelle's access.")
     else:

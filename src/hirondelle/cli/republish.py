@@ -93,18 +93,12 @@ def republish(
 
     setup_django()
     ensure_database()
+    from hirondelle.cli.match import pick_account
     from hirondelle.migration.models import Migration
     from hirondelle.migration.services.republishing import plan_republish
 
     user = local_user()
-    accounts = user.connected_accounts.filter(network=network)
-    if handle:
-        accounts = accounts.filter(handle=handle.lstrip("@"))
-    account = accounts.first()
-    if account is None:
-        raise click.ClickException(
-            f"No connected {network} account: run `hirondelle connect {network}` first."
-        )
+    account = pick_account(network, handle)
     migrations = list(Migration.objects.filter(owner=user))
     if not migrations:
         raise click.ClickException("Nothing imported yet: run `hirondelle import ARCHIVE` first.")
@@ -185,6 +179,7 @@ def alt_text(network: str, handle: str | None, x_post_id: str | None, descriptio
     """
     setup_django()
     ensure_database()
+    from hirondelle.cli.match import pick_account
     from hirondelle.migration.services.alt_text import (
         AltTextError,
         posts_with_images,
@@ -192,12 +187,7 @@ def alt_text(network: str, handle: str | None, x_post_id: str | None, descriptio
     )
     from hirondelle.networks.errors import NetworkError
 
-    accounts = local_user().connected_accounts.filter(network=network)
-    if handle:
-        accounts = accounts.filter(handle=handle.lstrip("@"))
-    account = accounts.first()
-    if account is None:
-        raise click.ClickException(f"No connected {network} account.")
+    account = pick_account(network, handle)
     if not x_post_id:
         posts = posts_with_images(account)
         if not posts:

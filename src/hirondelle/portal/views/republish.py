@@ -15,6 +15,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from hirondelle import compose
+from hirondelle.migration.services.choosing import ChoiceError, choose_account
 from hirondelle.migration.services.republishing import plan_republish
 from hirondelle.migration.tasks import schedule
 from hirondelle.networks.errors import NetworkError
@@ -129,15 +130,15 @@ class RepublishForm(forms.Form):
         return data
 
 
-def _my_account(request: HttpRequest, accounts):
+def _my_account(request: HttpRequest):
     """The posted account, only among the person's own: anything else is not found."""
     wanted = request.POST.get("account", "")
     if not wanted:
         return None
-    for account in accounts:
-        if str(account.pk) == wanted:
-            return account
-    raise Http404
+    try:
+        return choose_account(request.user, pk=wanted)
+    except ChoiceError:
+        raise Http404 from None
 
 
 @login_required
@@ -148,7 +149,7 @@ def republish(request: HttpRequest) -> HttpResponse:
     has_posts = migration is not None and migration.posts.filter(gone_at__isnull=True).exists()
     context = {"migration": migration, "accounts": accounts, "has_posts": has_posts}
     if request.method == "POST":
-        account = _my_account(request, accounts)
+        account = _my_account(request)
         form = RepublishForm(request.POST, accounts=accounts)
         if not has_posts:
             messages.error(request, _("You have no imported posts to republish."))

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import msgspec
 
@@ -82,6 +82,12 @@ _BASE_TWEETS = ("tweets", "tweet")
 _NESTED_MEDIA = re.compile(r"^(?:data/)?[a-z_]*media\.zip$")
 
 
+def _part_number(name: str) -> int:
+    """N of a `-partN.js` member name (0 for the first part)."""
+    m = _DATA_FILE.match(name.rsplit("/", 1)[-1])
+    return int(m.group("n") or 0) if m else 0
+
+
 def is_private(name: str) -> bool:
     """Whether an archive member (relative to the archive root) is private."""
     parts = name.split("/")
@@ -118,7 +124,7 @@ class _Graph(msgspec.Struct):
 
 
 def _graph_decoder(key: str) -> msgspec.json.Decoder:
-    item = msgspec.defstruct(f"_{key}_item", [(key, _Graph | None, None)])
+    item: Any = msgspec.defstruct(f"_{key}_item", [(key, _Graph | None, None)])
     return msgspec.json.Decoder(list[item])
 
 
@@ -210,7 +216,7 @@ class XArchive:
             if m:
                 self._files.setdefault(m.group("base"), []).append(name)
         for base, files in self._files.items():
-            files.sort(key=lambda n: int(_DATA_FILE.match(n.rsplit("/", 1)[-1]).group("n") or 0))
+            files.sort(key=_part_number)
             self._files[base] = files
         self._check_is_archive()
         self._manifest: dict[str, Any] | None = None
@@ -395,9 +401,8 @@ class XArchive:
                 if isinstance(inner, dict):
                     raw = inner
                     break
-        user = (
-            self.manifest.get("userInfo") if isinstance(self.manifest.get("userInfo"), dict) else {}
-        )
+        info = self.manifest.get("userInfo")
+        user: dict[str, Any] = info if isinstance(info, dict) else {}
         acct_id = str(raw.get("accountId") or user.get("accountId") or "")
         username = str(raw.get("username") or user.get("userName") or "")
         display = str(raw.get("accountDisplayName") or user.get("displayName") or "")
@@ -421,9 +426,8 @@ class XArchive:
                 inner = value[0].get("profile", value[0])
                 if isinstance(inner, dict):
                     raw = inner
-                    desc = (
-                        raw.get("description") if isinstance(raw.get("description"), dict) else {}
-                    )
+                    found = raw.get("description")
+                    desc = found if isinstance(found, dict) else {}
                     break
         acct = self.account()
 
@@ -496,7 +500,7 @@ class XArchive:
                 info = z.getinfo(inner)
                 if info.file_size > MAX_DATA_FILE_BYTES:
                     raise ArchiveError(f"{name} is too large (a zip bomb?)", member=name)
-                return z.open(info)
+                return cast(BinaryIO, z.open(info))
             except KeyError:
                 raise ArchiveError(f"no file named {name!r} in {self.source.name}") from None
             except (zipfile.BadZipFile, OSError, ValueError, EOFError, struct.error) as exc:
@@ -651,7 +655,7 @@ class XArchive:
         roots: dict[int, int] = {}
 
         def root_of(pid: int) -> int:
-            chain = []
+            chain: list[int] = []
             cur = pid
             while True:
                 if cur in roots:

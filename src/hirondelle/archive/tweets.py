@@ -455,7 +455,7 @@ def is_self_reply(reply_to: str | None, user_id: str | None, screen_name: str | 
         return False
     if ctx.own_id:
         return user_id == ctx.own_id
-    return bool(screen_name) and screen_name.lower() == ctx.own_username.lower()
+    return bool(screen_name) and str(screen_name).lower() == ctx.own_username.lower()
 
 
 def _fast_constructor(cls: type) -> Any:

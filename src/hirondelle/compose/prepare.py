@@ -177,7 +177,7 @@ def prepare(
     reply_to: PartRef | None = None
     root: PartRef | None = None
     parent = post.reply_to_post_id
-    if known(parent):
+    if parent and known(parent):
         reply_to = PartRef(parent, LAST)
         # This run's root (see plan.thread_roots), else the X thread's first post
         # if it was republished, possibly by an earlier run.

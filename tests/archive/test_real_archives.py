@@ -268,3 +268,15 @@ def test_inspect_table_adds_up(tmp_path) -> None:
     ]
     assert all(parts)
     assert _table_value(out, "Entries in the post files") == sum(parts) == c["tweet_entries"]
+
+
+def test_one_part_of_a_split_archive_says_where_the_rest_is(tmp_path) -> None:
+    spec = sample_spec(3, n_posts=10)
+    omit = ("data/follower.js", "data/following.js")
+    with open_archive(write_archive(tmp_path / "p", spec, omit=omit, partial=True)) as archive:
+        summary = summarize(archive)
+    assert len(summary["missing"]) == 2
+    assert any("unzip every part into one folder" in w for w in summary["warnings"])
+    # The same files lacking from an archive that is not split: no such advice.
+    with open_archive(write_archive(tmp_path / "w", spec, omit=omit)) as archive:
+        assert not any("several zip files" in w for w in summarize(archive)["warnings"])

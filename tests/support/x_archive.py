@@ -679,12 +679,14 @@ def render_files(
     parts: dict[str, int] | None = None,
     seed: int = 0,
     omit: Iterable[str] = (),
+    partial: bool = False,
 ) -> dict[str, bytes]:
     """Every member of the archive (relative path → bytes), no wrapping folder.
 
     `omit` leaves members out while the manifest still lists them, as in a
     trimmed or partly re-zipped archive: member names (`data/following.js`)
-    or folders ending in "/" (`data/tweets_media/`).
+    or folders ending in "/" (`data/tweets_media/`). `partial` marks the
+    manifest `isPartialArchive`, as X does for an archive split in several zips.
     """
     if era not in _ERAS:
         raise ValueError(f"era must be one of {_ERAS}")
@@ -850,7 +852,7 @@ def render_files(
             "archiveInfo": {
                 "sizeBytes": str(sum(len(b) for b in files.values())),
                 "generationDate": _iso(spec.generated_at),
-                "isPartialArchive": False,
+                "isPartialArchive": partial,
                 "maxPartSizeBytes": "53687091200",
             },
             "readmeInfo": {
@@ -887,6 +889,7 @@ def write_archive(
     unreadable_private: bool = True,
     nested_stored: bool = True,
     omit: Iterable[str] = (),
+    partial: bool = False,
 ) -> Path:
     """Write `spec` as an archive of `era`; return the zip (or folder) path.
 
@@ -895,11 +898,11 @@ def write_archive(
     Unzipped, private files are made unreadable (mode 000) when
     `unreadable_private` is set, so opening one fails loudly. 2019 media go in
     a nested `tweet_media.zip`, stored uncompressed unless `nested_stored` is
-    false (the reader maps only stored ones). `omit`: see `render_files`.
+    false (the reader maps only stored ones). `omit`, `partial`: see `render_files`.
     """
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
-    files = render_files(spec, era=era, parts=parts, seed=seed, omit=omit)
+    files = render_files(spec, era=era, parts=parts, seed=seed, omit=omit, partial=partial)
     name = _archive_name(spec)
     prefix = f"{name}/" if wrap_folder else ""
     order = list(files)

@@ -468,9 +468,18 @@ class XArchive:
                 if url and not path and "default_profile" not in url:
                     wanted.add("profile_media")
         found = missing_members(self.manifest, self._c.members, self.data_dir, wanted)
-        for item in found:
-            if item.message() not in self._warnings:
-                self._warnings.append(item.message())
+        messages = [item.message() for item in found]
+        info = self.manifest.get("archiveInfo")
+        partial = isinstance(info, dict) and str(info.get("isPartialArchive")).lower() == "true"
+        if found and partial:
+            messages.append(
+                "X split this archive into several zip files (its manifest says so): the "
+                "missing files are in the other parts; unzip every part into one folder "
+                "and give that folder"
+            )
+        for message in messages:
+            if message not in self._warnings:
+                self._warnings.append(message)
         return found
 
     def private_files(self) -> list[str]:

@@ -280,3 +280,25 @@ def test_one_part_of_a_split_archive_says_where_the_rest_is(tmp_path) -> None:
     # The same files lacking from an archive that is not split: no such advice.
     with open_archive(write_archive(tmp_path / "w", spec, omit=omit)) as archive:
         assert not any("several zip files" in w for w in summarize(archive)["warnings"])
+
+
+@pytest.mark.parametrize("threads", [True, False])
+def test_an_edited_long_post_uses_its_last_note_and_reports_none(tmp_path, threads) -> None:
+    """Each version longer than 280 characters has a note of its own."""
+    final_id = _ids_in_one_second(1)[0]
+    first_id = str(int(final_id) - 5000)
+    post = TweetSpec(
+        id=final_id,
+        created_at=SECOND,
+        text=_words("final"),
+        long=True,
+        edits=((first_id, _words("first")),),
+    )
+    spec = ArchiveSpec(account=ME, tweets=[post])
+    assert len(json.loads(render_files(spec)["data/note-tweet.js"].partition(b"=")[2])) == 2
+    with open_archive(write_archive(tmp_path, spec)) as archive:
+        stats = PostStats()
+        (got,) = list(archive.posts(threads=threads, stats=stats))
+    assert got.text == post.text
+    assert got.edit_ids == (first_id, final_id)
+    assert stats.notes_unmatched == []

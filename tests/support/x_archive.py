@@ -306,6 +306,9 @@ class _Rendered:
     note: dict | None
     files: list[tuple[str, bool, bytes]]  # media file name, present, bytes
     post: Post  # expected, before thread linking
+    #: Notes of earlier edit versions longer than 280 characters (each version is
+    #: a post of its own on X, kept as a truncated tweet plus a note).
+    version_notes: list[dict] = field(default_factory=list)
 
 
 def _render(t: TweetSpec, spec: ArchiveSpec, media_dir: str) -> _Rendered:
@@ -418,10 +421,19 @@ def _render(t: TweetSpec, spec: ArchiveSpec, media_dir: str) -> _Rendered:
     if t.community:
         tweet["community_id_str"] = "1500000000000000001"
     entries = []
+    version_notes: list[dict] = []
     all_ids = [*(e[0] for e in t.edits), t.id]
     if t.edits:
         for n, (eid, etext) in enumerate(t.edits):
             old, old_ents = _render_text(etext, [], eid)
+            if len(etext) > 280:
+                when = t.created_at - timedelta(minutes=len(t.edits) - n)
+                version = _render(
+                    TweetSpec(id=eid, created_at=when, text=etext, long=True, lang=t.lang), spec, ""
+                )
+                old = version.entries[-1]["full_text"]
+                old_ents = version.entries[-1]["entities"]["urls"]
+                version_notes.append(version.note)
             entry = {
                 "edit_info": {
                     "edit": {
@@ -588,7 +600,7 @@ def _render(t: TweetSpec, spec: ArchiveSpec, media_dir: str) -> _Rendered:
         is_community=t.community,
         edit_ids=tuple(all_ids) if t.edits else (),
     )
-    return _Rendered(entries, note, media_files, post)
+    return _Rendered(entries, note, media_files, post, version_notes)
 
 
 def _note_time(t: TweetSpec) -> datetime:
@@ -770,6 +782,7 @@ def render_files(
             bucket.append(e)
         if r.note:
             notes.append(r.note)
+        notes.extend(r.version_notes)
         mdir = _media_dir(era, t.community)
         for fname, present, blob in r.files:
             if present:

@@ -36,6 +36,7 @@ from hirondelle.archive.tweets import (
     build_post,
     is_self_reply,
     parse_iso,
+    parse_x_time,
     unescape,
 )
 
@@ -686,6 +687,7 @@ class XArchive:
             return found
 
         held: dict[str, tuple[int, Tweet, bool]] = {}  # edit group → latest superseded version
+        earlier: list[Tweet] = []  # superseded versions, whose notes are theirs, not orphans
         done_groups: set[str] = set()
 
         def thread_root(tid: str, is_rt: bool) -> str | None:
@@ -718,6 +720,8 @@ class XArchive:
                     final = ids[-1]
                 if tid != final:
                     stats.superseded += 1
+                    if ctx.notes:
+                        earlier.append(t)
                     prev = held.get(group)
                     if group not in done_groups and (prev is None or int(tid) > prev[0]):
                         held[group] = (int(tid) if tid.isdigit() else 0, t, community)
@@ -737,6 +741,13 @@ class XArchive:
             yield finish(
                 t, community, tuple(sorted(set(ids), key=lambda x: int(x) if x.isdigit() else 0))
             )
+        if ctx.notes:
+            # A version longer than 280 characters has its own note: taken here, so
+            # that only notes of no version at all are reported.
+            kept = {id(t) for group, (_, t, _c) in held.items() if group not in done_groups}
+            for t in earlier:
+                if id(t) not in kept:
+                    ctx.notes.match(parse_x_time(t.created_at), unescape(t.raw_text()), t.tid())
         if ctx.notes is not None:
             left = ctx.notes.unmatched()
             stats.notes_unmatched = [n.noteTweetId or "?" for n in left]

@@ -116,3 +116,35 @@ def test_lease_owners_name_this_process() -> None:
     assert owner.startswith(f"{os.getpid()}@")
     assert len(owner) <= 64
     assert not running.holder_is_gone(owner)  # this very process
+
+
+def test_hirondelle_run_says_what_it_waits_for(account, monkeypatch) -> None:
+    import sys as _sys
+
+    from click.testing import CliRunner
+
+    from hirondelle.cli import main
+    from hirondelle.migration.services.adapters import register_factory
+
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        now = datetime.now(UTC)
+        server = _killed_run(account, _owner(sleeper.pid), now)
+        register_factory("mastodon", lambda a: FakeAdapter(server))
+        reconnect = _sys.modules["hirondelle.cli.reconnect"]
+        monkeypatch.setattr(reconnect, "local_user", lambda: account.user)
+        monkeypatch.setattr(reconnect, "_django", lambda: None)
+
+        def interrupted(seconds: float) -> None:
+            raise KeyboardInterrupt  # the person stops the wait
+
+        monkeypatch.setattr(reconnect.time, "sleep", interrupted)
+        out = CliRunner().invoke(main, ["run"])
+    finally:
+        register_factory("mastodon", None)
+        sleeper.kill()
+        sleeper.wait()
+    assert out.exit_code == 0, out.output
+    said = " ".join(out.output.split())  # the console wraps long lines
+    assert f"waiting for another run (process {sleeper.pid} on this computer)" in said
+    assert "taken over in" in said

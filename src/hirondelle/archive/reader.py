@@ -461,7 +461,10 @@ class XArchive:
         """
         wanted = set(self._media_wanted)
         if self.manifest and self._files.get("profile"):
-            profile = self.profile()
+            try:
+                profile = self.profile()
+            except ArchiveError:
+                profile = Profile()  # an unreadable profile is not for this question
             for url, path in (
                 (profile.avatar_url, profile.avatar_path),
                 (profile.header_url, profile.header_path),

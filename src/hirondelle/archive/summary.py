@@ -100,7 +100,10 @@ def summarize(archive: XArchive, progress: Callable[[int], None] | None = None) 
             "lists_member": lists[ListKind.MEMBER],
             "lists_subscribed": lists[ListKind.SUBSCRIBED],
             "edit_versions_dropped": stats.superseded,
+            "notes": stats.notes,
+            "notes_unmatched": len(stats.notes_unmatched),
         }
+        missing = archive.missing()  # after the posts: media folders are judged from them
         return {
             "account": {
                 "id": account.id,
@@ -117,6 +120,7 @@ def summarize(archive: XArchive, progress: Callable[[int], None] | None = None) 
             "named": {key: hits for key, (_, hits) in graph.items()},
             "accounts_named": len(named_ids),
             "private_files_not_read": archive.private_files(),
+            "missing": [m.as_dict() for m in missing],
             "warnings": list(archive.warnings),
         }
     finally:

@@ -93,19 +93,15 @@ def republish(
 
     setup_django()
     ensure_database()
+    from hirondelle.cli.match import pick_account
     from hirondelle.migration.models import Migration
     from hirondelle.migration.services.republishing import plan_republish
 
     user = local_user()
-    accounts = user.connected_accounts.filter(network=network)
-    if handle:
-        accounts = accounts.filter(handle=handle.lstrip("@"))
-    account = accounts.first()
-    if account is None and not dry_run:
-        raise click.ClickException(
-            f"No connected {network} account: run `hirondelle connect {network}` first "
-            "(or preview with --dry-run)."
-        )
+    account = None
+    if not dry_run or user.connected_accounts.filter(network=network).exists():
+        # A dry run previews at the network's published limits when nothing is connected.
+        account = pick_account(network, handle)
     migrations = list(Migration.objects.filter(owner=user))
     if not migrations:
         raise click.ClickException("Nothing imported yet: run `hirondelle import ARCHIVE` first.")
@@ -122,9 +118,25 @@ def republish(
     except compose.ComposeError as e:
         raise click.ClickException(str(e)) from e
     options = compose.Options(visibility=visibility, language=language)
+    from hirondelle.migration.services.republishing import limits_for_account
+    from hirondelle.networks.errors import NetworkError
+
+    try:  # once for all migrations: the server's own limits
+        limits = limits_for_account(account) if account is not None else None
+    except (NetworkError, compose.ComposeError) as e:
+        raise click.ClickException(
+            f"Could not read the limits of {account.server} (post length, media per post), "
+            f"which posts are prepared for: {getattr(e, 'message', e)}. Try again later."
+        ) from e
     summaries = [
         plan_republish(
-            m, account, network=network, filters=filters, options=options, dry_run=dry_run
+            m,
+            account,
+            network=network,
+            filters=filters,
+            options=options,
+            limits=limits,
+            dry_run=dry_run,
         ).as_dict()
         for m in migrations
     ]
@@ -134,6 +146,7 @@ def republish(
         for s in summaries:
             click.echo(
                 f"{s['posts']} posts → {s['parts']} {network} posts"
+                f" of at most {s['limits']['max_characters']:,} characters"
                 f" ({s['with_media']} with media"
                 + (f", {s['media_dropped']} files left out" if s["media_dropped"] else "")
                 + ")"
@@ -143,6 +156,11 @@ def republish(
                 click.echo(
                     f"  about {_format_eta(s['eta_seconds'])} at {network}'s published limits"
                     + ("" if account else f" (no {network} account connected yet)")
+                )
+            if s["replies_with_link"]:
+                click.echo(
+                    f"  {s['replies_with_link']} replies answer posts that are not republished: "
+                    "each opens with a line linking to the original on X."
                 )
             for error in s["errors"][:10]:
                 click.echo(f"  skipped {error}")
@@ -175,6 +193,7 @@ def alt_text(network: str, handle: str | None, x_post_id: str | None, descriptio
     """
     setup_django()
     ensure_database()
+    from hirondelle.cli.match import pick_account
     from hirondelle.migration.services.alt_text import (
         AltTextError,
         posts_with_images,
@@ -182,12 +201,7 @@ def alt_text(network: str, handle: str | None, x_post_id: str | None, descriptio
     )
     from hirondelle.networks.errors import NetworkError
 
-    accounts = local_user().connected_accounts.filter(network=network)
-    if handle:
-        accounts = accounts.filter(handle=handle.lstrip("@"))
-    account = accounts.first()
-    if account is None:
-        raise click.ClickException(f"No connected {network} account.")
+    account = pick_account(network, handle)
     if not x_post_id:
         posts = posts_with_images(account)
         if not posts:

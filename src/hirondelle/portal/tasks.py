@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django_tasks import task
 
 from hirondelle.archive import ArchiveError
-from hirondelle.migration.services.importing import ImportRefused, import_archive
+from hirondelle.migration.services.importing import POST_DATA, ImportRefused, import_archive
 from hirondelle.migration.services.running import hold_period
 from hirondelle.portal.models import ArchiveUpload, NotificationPreference
 from hirondelle.portal.services.notifications import (
@@ -55,7 +55,11 @@ def import_upload(upload_id: str) -> dict:
         return {"skipped": True}
     upload = ArchiveUpload.objects.select_related("user").get(pk=upload_id)
     try:
-        result = import_archive(archive_folder(upload), owner=upload.user)
+        result = import_archive(
+            archive_folder(upload),
+            owner=upload.user,
+            left_out=() if upload.republish else POST_DATA,  # posts not sent on purpose
+        )
     except (ArchiveError, ImportRefused) as e:  # the person's archive: tell them why
         _fail(upload_id, str(e))
         remove_upload_files(upload)  # useless now: the person sends a new archive

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "hirondelle.identity",
     "hirondelle.migration",
     "hirondelle.portal",
+    "hirondelle.institutions",
 ]
 
 MIDDLEWARE = [

@@ -43,3 +43,6 @@ class PackMember(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["pack", "official"], name="one_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.pack_id}/{self.official_id}"

@@ -81,6 +81,8 @@ class DryRunPds(PdsClient):
         self._n = 0
 
     def _call(self, method, nsid, *, json=None, params=None, headers=None):  # type: ignore[override]
+        if method == "GET" and "dryrun" in str(params or {}):
+            return {"records": []}  # a repository the dry run only pretended to create
         if method == "GET":
             return super()._call(method, nsid, json=json, params=params, headers=headers)
         self.requests[nsid] += 1
@@ -276,22 +278,33 @@ def _institution_account(run: _Run) -> Session:
     account = dict(run.server.secret("account", {}) or {})
     domain = run.server.domain
     if not account.get("password"):
+        label = handles.service_label(run.institution.slug)
         account = {
-            "handle": handles.service_label(run.institution.slug) + domain,
+            "handle": label + domain,
+            "email": f"{label}@{domain.lstrip('.')}",
             "password": random_password(),
         }
         run.server.credentials = {**run.server.credentials, "account": account}
         run.server.save(update_fields=["credentials"])
     if not account.get("did"):
+        email = account.get("email") or f"bluesky@{domain.lstrip('.')}"
         try:
             session = run.pds.create_account(
-                email=f"bluesky@{domain.lstrip('.')}",
+                email=email,
                 handle=account["handle"],
                 password=account["password"],
                 invite_code=run.invite_code(1),
             )
-        except PdsError:
-            session = run.pds.create_session(account["handle"], account["password"])
+        except PdsError as exc:
+            did = run.pds.resolve_handle(account["handle"])
+            info = run.pds.account_info(did) if did else {}
+            if (info.get("email") or "").lower() != email.lower():
+                raise InstitutionError(
+                    f"The institution's account {account['handle']} cannot be created "
+                    f"({exc.message}): give its handle and password to "
+                    "`hirondelle institution server … --account-handle … --account-password …`."
+                ) from exc
+            session = run.pds.create_session(did, account["password"])
         account["did"] = session.did
         run.server.credentials = {**run.server.credentials, "account": account}
         run.server.save(update_fields=["credentials"])

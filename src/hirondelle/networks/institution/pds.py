@@ -96,6 +96,12 @@ class PdsClient:
     def close(self) -> None:
         self._client.close()
 
+    def __enter__(self) -> PdsClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # -- plumbing -----------------------------------------------------------
     def _admin(self) -> dict[str, str]:
         if not self.admin_password:

@@ -55,6 +55,8 @@ class Official(models.Model):
     fediverse_address = models.CharField(max_length=300, blank=True)
     fediverse_id = models.CharField(max_length=100, blank=True)
     fediverse_url = models.URLField(blank=True)
+    #: the account's token and first password on the institution's fediverse server
+    fediverse_secret = EncryptedJSONField(null=True, blank=True)
     relme_set = models.BooleanField(default=False)
     relme_verified = models.BooleanField(default=False)
 

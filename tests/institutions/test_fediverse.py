@@ -1,0 +1,90 @@
+"""The fediverse side against mastodon-mock: a MOCK of Mastodon's REST API (no Mastodon
+can be installed here), so registration, approval and profile fields are checked as
+the API contract, not as Mastodon's own behaviour (it does not hold back tokens until
+the e-mail is confirmed, nor keep new accounts pending)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import httpx
+import pytest
+from django.core.wsgi import get_wsgi_application
+from django.test import override_settings
+
+from hirondelle.institutions.models import Official
+from hirondelle.institutions.services import fediverse, publish
+from hirondelle.institutions.services.roster import load_roster
+from hirondelle.institutions.services.setup import add_institution, set_server
+from hirondelle.networks.institution import relme
+from tests.support.institution_roster import roster_csv
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def institution(mastodon_peer):
+    inst = add_institution(
+        "senat-test",
+        "Sénat (test)",
+        page_url="https://testserver/institutions/senat-test/officiels.html",
+    )
+    set_server(
+        inst,
+        "mastodon",
+        mastodon_peer.base_url,
+        "social.senat.example",
+        credentials={"admin_token": "alice_token"},
+    )
+    load_roster(inst, roster_csv(4, email_tag="fedi", fediverse={3: "deja@mastodon.example"}))
+    return inst
+
+
+def test_register_approve_and_point_profiles_at_the_page(institution, mastodon_peer):
+    report = fediverse.provision(institution)
+    assert (report.registered, report.approved, report.adopted, report.profiles) == (3, 3, 1, 3)
+    again = fediverse.provision(institution)
+    assert (again.registered, again.approved, again.profiles) == (0, 0, 0)
+    for o in Official.objects.filter(institution=institution).exclude(existing_fediverse__gt=""):
+        username = o.fediverse_address.split("@")[0]
+        account = mastodon_peer.get("/api/v1/accounts/lookup", acct=username)
+        assert account["display_name"] == o.name[:30]
+        assert [f["value"] for f in account["fields"]] == [institution.page_url]
+        assert o.fediverse_state == "claimed"
+        assert o.relme_set
+
+
+def test_mastodon_signup_limit_is_announced_with_the_tootctl_way(institution):
+    load_roster(
+        institution, roster_csv(12, email_tag="fedi", fediverse={3: "deja@mastodon.example"})
+    )
+    [warning] = fediverse.budget_warnings(institution)
+    assert "5 sign-ups every 30 minutes" in warning
+    script = fediverse.tootctl_script(institution)
+    assert script.count("bin/tootctl accounts create") == 11  # one has an address already
+    assert "--confirmed --approve" in script
+
+
+def test_relme_page_passes_the_ported_mastodon_check(institution, client):
+    fediverse.provision(institution)
+    # Mastodon fetches the page over https; here the page comes from Django itself.
+    transport = httpx.WSGITransport(app=get_wsgi_application())
+    with override_settings(ALLOWED_HOSTS=["testserver"]):
+        assert publish.verify_relme(institution, transport=transport) == 4
+    page = client.get("/institutions/senat-test/officiels.html")
+    assert page.status_code == 200
+    assert "<script" not in page.content.decode()
+    assert len(page.content) < relme.MAX_BODY
+
+
+def test_importer_csv_lists_every_address_and_defuses_formulas(institution):
+    fediverse.provision(institution)
+    o = Official.objects.filter(institution=institution).first()
+    o.fediverse_address = '=HYPERLINK("http://evil")@x.example'
+    o.save()
+    rows = list(csv.reader(io.StringIO(publish.importer_csv(institution))))
+    assert rows[0] == ["Account address", "Show boosts", "Notify on new posts", "Languages"]
+    assert len(rows) == 5
+    assert all(not r[0].startswith(("=", "+", "-", "@")) for r in rows[1:])
+    assert any(r[0].startswith("'=") for r in rows[1:])

@@ -13,6 +13,7 @@ from hirondelle import __version__
 from hirondelle.cli.archive import archive
 from hirondelle.cli.directory import directory
 from hirondelle.cli.importing import import_archive
+from hirondelle.cli.institution import institution
 from hirondelle.cli.lists import lists
 from hirondelle.cli.match import match
 from hirondelle.cli.reconnect import accounts, connect, disconnect, plan, run
@@ -53,5 +54,6 @@ for command in (
     lists,
     republish,
     alt_text,
+    institution,
 ):
     main.add_command(command)

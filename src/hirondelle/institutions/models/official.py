@@ -60,6 +60,10 @@ class Official(models.Model):
     relme_set = models.BooleanField(default=False)
     relme_verified = models.BooleanField(default=False)
 
+    #: the account the official's own archive is republished through (their consent)
+    history_account = models.ForeignKey(
+        "migration.ConnectedAccount", null=True, blank=True, on_delete=models.SET_NULL
+    )
     history_imported_at = models.DateTimeField(null=True, blank=True)
     links_published = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)

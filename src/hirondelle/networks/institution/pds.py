@@ -203,6 +203,15 @@ class PdsClient:
         )
         return Session(answer["did"], answer["handle"], answer["accessJwt"])
 
+    def create_app_password(self, session: Session, name: str) -> str:
+        """An app password (revocable by the owner) for Hirondelle's republishing runner."""
+        return self._call(
+            "POST",
+            "com.atproto.server.createAppPassword",
+            json={"name": name},
+            headers={"authorization": f"Bearer {session.access_jwt}"},
+        )["password"]
+
     def resolve_handle(self, handle: str) -> str | None:
         try:
             return self._call(

@@ -7,5 +7,6 @@ app_name = "institutions"
 urlpatterns = [
     path("institutions/<slug:slug>/", views.institution_page, name="page"),
     path("institutions/<slug:slug>/officiels.html", views.relme_page, name="relme"),
+    path("institutions/<slug:slug>/follow/", views.follow_all, name="follow"),
     path("institutions/<slug:slug>/following.csv", views.importer_csv, name="csv"),
 ]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_http_methods
 
 from hirondelle.institutions.models import Institution, Official
-from hirondelle.institutions.services import publish
+from hirondelle.institutions.services import follow, publish
 from hirondelle.institutions.services.status import status
 
 
@@ -51,3 +54,37 @@ def atproto_did(request: HttpRequest) -> HttpResponse:
     if official is None:
         raise Http404("no such handle")
     return HttpResponse(official.bluesky_did, content_type="text/plain")
+
+
+@require_http_methods(["GET", "POST"])
+def follow_all(request: HttpRequest, slug: str) -> HttpResponse:
+    """Sign in, then one button: every official followed in the background, exactly once."""
+    from hirondelle.portal.services.current import my_accounts
+
+    institution = get_object_or_404(Institution, slug=slug)
+    accounts = my_accounts(request.user)
+    if request.method == "POST" and accounts:
+        chosen = [a for a in accounts if str(a.pk) in request.POST.getlist("account")]
+        if not chosen:
+            messages.error(request, _("Choose at least one of your accounts."))
+        for account in chosen:
+            added = follow.follow_roster(institution, account)
+            messages.success(
+                request,
+                ngettext(
+                    "%(n)d follow queued on %(handle)s: it is done in the background.",
+                    "%(n)d follows queued on %(handle)s: they are done in the background.",
+                    added,
+                )
+                % {"n": added, "handle": account.handle},
+            )
+        return redirect("institutions:follow", slug=slug)
+    counts = {
+        "bluesky": len(follow.targets(institution, "bluesky")),
+        "mastodon": len(follow.targets(institution, "mastodon")),
+    }
+    return render(
+        request,
+        "institutions/follow.html",
+        {"institution": institution, "accounts": accounts, "counts": counts},
+    )

@@ -88,3 +88,28 @@ def test_importer_csv_lists_every_address_and_defuses_formulas(institution):
     assert len(rows) == 5
     assert all(not r[0].startswith(("=", "+", "-", "@")) for r in rows[1:])
     assert any(r[0].startswith("'=") for r in rows[1:])
+
+
+def test_operator_action_in_the_admin_calls_the_service_and_is_audited(institution, client):
+    from django.contrib.admin.models import LogEntry
+    from django.contrib.auth import get_user_model
+
+    operator = get_user_model().objects.create_superuser("operator", "op@example.fr", "pw")
+    client.force_login(operator)
+    answer = client.post(
+        "/admin/institutions/institution/",
+        {"action": "provision_fediverse", "_selected_action": [institution.pk]},
+        follow=True,
+    )
+    assert answer.status_code == 200
+    assert "3 registered, 3 approved, 3 profiles" in answer.content.decode()
+    assert (
+        LogEntry.objects.filter(user=operator, change_message__startswith="registered").count() == 3
+    )
+    assert client.get("/admin/institutions/official/").status_code == 200
+    assert (
+        "credentials"
+        not in client.get(
+            f"/admin/institutions/institution/{institution.pk}/change/"
+        ).content.decode()
+    )

@@ -136,6 +136,15 @@ def test_claim_through_the_real_reset_email(make_institution, institution_pds, s
     with pytest.raises(InstitutionError, match="code was not accepted"):
         bluesky.claim(other, "AAAAA-BBBBB", "another passphrase")
 
+    # The other one claims in the Bluesky app, with the code from the same e-mail.
+    assert bluesky.detect_claims(inst) == 0
+    with PdsClient(institution_pds.pds, bypass_key="bypass-key-for-tests") as pds:
+        pds.reset_password(smtp.reset_code(smtp.wait_for(other.email)), "chosen in the app")
+    assert bluesky.detect_claims(inst) == 1
+    other.refresh_from_db()
+    assert other.bluesky_state == "claimed"
+    assert other.secret is None
+
 
 def test_dry_run_lists_every_call_and_changes_nothing(make_institution, institution_pds, tag):
     inst = make_institution()

@@ -242,6 +242,8 @@ def verify(slug: str) -> None:
     inst = _get(slug)
     try:
         if inst.server("pds"):
+            claimed = bluesky.detect_claims(inst)
+            click.echo(f"Bluesky: {claimed} accounts newly claimed by their owners.")
             report = bluesky.refresh_verifications(inst)
             click.echo(
                 f"Bluesky: {report.verifications_written} written, "

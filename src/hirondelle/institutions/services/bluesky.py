@@ -49,6 +49,7 @@ __all__ = [
     "ProvisionReport",
     "budget_warnings",
     "claim",
+    "detect_claims",
     "invite",
     "pds_client",
     "provision",
@@ -671,3 +672,31 @@ def claim(official: Official, code: str, new_password: str, *, transport=None) -
     official.secret = None  # the password Hirondelle chose is gone for good
     official.save(update_fields=["bluesky_state", "secret", "updated_at"])
     audit.record(official, "Bluesky account claimed by its owner")
+
+
+def detect_claims(institution: Institution, *, user=None, transport=None) -> int:
+    """Notice the officials who set their own password in the Bluesky app (the reset code).
+
+    The password Hirondelle chose then no longer opens the account: the
+    official holds it alone, so Hirondelle forgets its copy.
+    """
+    from hirondelle.networks.errors import AuthExpired
+
+    server = _server(institution)
+    found = 0
+    with pds_client(server, transport=transport) as pds:
+        for official in institution.officials.filter(bluesky_state=Official.Bluesky.INVITED):
+            password = (official.secret or {}).get("password")
+            if not password:
+                continue
+            try:
+                pds.create_session(official.bluesky_did, password)
+            except AuthExpired:
+                official.bluesky_state = Official.Bluesky.CLAIMED
+                official.secret = None
+                official.save(update_fields=["bluesky_state", "secret", "updated_at"])
+                audit.record(
+                    official, "Bluesky account claimed by its owner (in the app)", user=user
+                )
+                found += 1
+    return found

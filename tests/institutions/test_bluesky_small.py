@@ -8,6 +8,7 @@ import pytest
 from hirondelle.institutions.models import Official
 from hirondelle.institutions.services import bluesky
 from hirondelle.institutions.services.roster import load_roster
+from hirondelle.networks import guard
 from hirondelle.networks.errors import AuthExpired
 from hirondelle.networks.institution.pds import PdsClient
 from tests.support.institution_roster import roster_csv
@@ -61,12 +62,12 @@ class Killed(BaseException):
     """The process dying: not an Exception, so nothing in the code under test catches it."""
 
 
-class KillAfter(httpx.HTTPTransport):
-    """Forwards to the PDS, then dies right after the PDS carried out the n-th matching call
-    and before its answer reaches Hirondelle: the worst moment to be killed."""
+class KillAfter(guard.GuardedTransport):
+    """Forwards to the PDS (through the guard), then dies right after the PDS carried out
+    the n-th matching call and before its answer reaches Hirondelle: the worst moment."""
 
     def __init__(self, nsid: str, n: int) -> None:
-        super().__init__()
+        super().__init__(guard.default_policy())
         self.nsid, self.n, self.seen = nsid, n, 0
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from hirondelle.networks import guard
 from hirondelle.networks.institution._http import http_client
 
 __all__ = [
@@ -99,7 +100,10 @@ def verify_link(url: str, link_back: str, *, transport: httpx.BaseTransport | No
     """True when Mastodon would mark `url` verified for the profile at `link_back`."""
     if not field_verifiable(url):
         return False
+    # Mastodon reads 1 MB and drops the rest; the guard's cap sits just above it.
+    policy = guard.default_policy().with_(max_bytes=MAX_BODY + (1 << 17), deadline=30.0)
     kwargs: dict = {
+        "policy": policy,
         "follow_redirects": True,
         "max_redirects": MAX_REDIRECTS,
         "timeout": httpx.Timeout(10.0, connect=5.0),
@@ -125,7 +129,7 @@ def verify_link(url: str, link_back: str, *, transport: httpx.BaseTransport | No
                 return False
             head = client.head(test_url, follow_redirects=False)
             return head.headers.get("location") == link_back
-    except (httpx.HTTPError, ValueError):
+    except (httpx.HTTPError, ValueError, guard.GuardError):
         return False
 
 

@@ -118,3 +118,18 @@ def test_operator_action_in_the_admin_calls_the_service_and_is_audited(instituti
             f"/admin/institutions/institution/{institution.pk}/change/"
         ).content.decode()
     )
+
+
+def test_dry_run_lists_the_fediverse_calls_and_changes_nothing(institution, mastodon_peer):
+    from click.testing import CliRunner
+
+    from hirondelle.cli import main
+
+    result = CliRunner().invoke(main, ["institution", "provision", "senat-test", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("POST /api/v1/accounts ") == 3
+    assert result.output.count("/approve") == 3
+    assert "password" in result.output
+    assert not Official.objects.filter(institution=institution).exclude(fediverse_state="pending")
+    report = fediverse.provision(institution)
+    assert report.registered == 3  # the dry run registered nobody

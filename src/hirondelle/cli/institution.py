@@ -172,19 +172,25 @@ def provision(slug: str, dry_run: bool, network: str) -> None:
                 for call in report.calls:
                     click.echo(call)
                 click.echo(f"{len(report.calls)} writes would be made (reads are done for real).")
-                return
-            click.echo(
-                f"Bluesky: {report.created} created, {report.adopted} adopted, "
-                f"{report.verifications_written} verified, "
-                f"{report.verifications_rewritten} re-verified, {report.packs} starter packs; "
-                f"{report.request_count} requests; institution account spent "
-                f"{max(report.points.values(), default=0)} write points."
-            )
+            else:
+                click.echo(
+                    f"Bluesky: {report.created} created, {report.adopted} adopted, "
+                    f"{report.verifications_written} verified, "
+                    f"{report.verifications_rewritten} re-verified, {report.packs} starter packs; "
+                    f"{report.request_count} requests; institution account spent "
+                    f"{max(report.points.values(), default=0)} write points."
+                )
         fedi = inst.servers.filter(kind__in=["gotosocial", "mastodon"]).exists()
-        if network in ("fediverse", "all") and fedi and not dry_run:
-            freport = fediverse.provision(inst)
-            for warning in freport.warnings:
+        if network in ("fediverse", "all") and fedi:
+            for warning in fediverse.budget_warnings(inst):
                 click.secho(f"! {warning}", fg="yellow", err=True)
+            if dry_run:
+                calls = fediverse.planned_calls(inst)
+                for call in calls:
+                    click.echo(call)
+                click.echo(f"{len(calls)} fediverse calls would be made.")
+                return
+            freport = fediverse.provision(inst)
             click.echo(
                 f"Fediverse: {freport.registered} registered, {freport.approved} approved, "
                 f"{freport.adopted} adopted, {freport.profiles} profiles pointed at the page, "

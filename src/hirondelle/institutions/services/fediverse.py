@@ -29,7 +29,14 @@ from hirondelle.networks.institution.fediverse import (
 )
 from hirondelle.networks.institution.pds import random_password
 
-__all__ = ["FediverseReport", "budget_warnings", "provision", "server_client", "tootctl_script"]
+__all__ = [
+    "FediverseReport",
+    "budget_warnings",
+    "planned_calls",
+    "provision",
+    "server_client",
+    "tootctl_script",
+]
 
 FIELD_NAME = "Officiel"
 
@@ -104,6 +111,31 @@ def tootctl_script(institution: Institution) -> str:
     ):
         lines.append(tootctl_command(username_for(o), o.email))
     return "\n".join(lines) + "\n"
+
+
+def planned_calls(institution: Institution) -> list[str]:
+    """The calls a run would make now, one line each (for --dry-run); no secret shown."""
+    server = _server(institution)
+    F = Official.Fediverse
+    calls = []
+    for o in institution.officials.order_by("pk"):
+        if o.fediverse_state == F.PENDING and o.existing_fediverse:
+            continue  # adopted: nothing to call
+        username = (o.fediverse_address or f"{username_for(o)}@").split("@")[0]
+        if o.fediverse_state == F.PENDING:
+            invite = " invite_code" if server.secret("invite_code") else ""
+            calls.append(
+                f"POST /api/v1/accounts username={username} email={o.email} password{invite}"
+            )
+        if o.fediverse_state in (F.PENDING, F.REGISTERED):
+            calls.append(f"GET /api/v1/admin/accounts username={username}")
+            calls.append(f"POST /api/v1/admin/accounts/<id of {username}>/approve")
+        if not o.relme_set:
+            calls.append(
+                f"PATCH /api/v1/accounts/update_credentials ({username}) display_name "
+                f"note fields_attributes[0]={FIELD_NAME}: {institution.page_url or '(no page)'}"
+            )
+    return calls
 
 
 def provision(

@@ -52,14 +52,15 @@ def service_label(name: str, taken: Callable[[str], bool] = lambda _l: False) ->
     'mt-larochefoucauld'… ; a number is added when every form is taken.
     """
     words = slug_words(name) or ["agent"]
-    last = "".join(w for w in words[1:] if len(w) > 0) if len(words) > 1 else words[0]
+    first, rest, last = words[0], words[1:], words[-1]
+    initials = "".join(w[0] for w in words[:-1])
     forms = [
-        "-".join(words),
-        "".join(words),
-        "-".join([words[0], words[-1]]) if len(words) > 1 else words[0],
-        "".join(w[0] for w in words[:-1]) + "-" + words[-1] if len(words) > 1 else words[0],
-        "".join(w[0] for w in words[:-1]) + words[-1] if len(words) > 1 else words[0],
-        (words[0][0] + last) if len(words) > 1 else words[0],
+        "-".join(words),  # jean-dupont
+        "".join(words),  # jeandupont
+        f"{first}-{last}" if rest else first,  # marie-montbel
+        f"{initials}-{last}" if rest else first,  # mtdlr-montbel
+        f"{initials}{last}" if rest else first,  # mtdlrmontbel
+        first[0] + "".join(rest) if rest else first,  # mtheresedelarochefoucauld…
     ]
     seen: list[str] = []
     for form in forms:

@@ -24,7 +24,6 @@ import httpx
 from hirondelle.networks.errors import (
     AuthExpired,
     InvalidResponse,
-    NetworkError,
     NotFound,
     RateLimited,
     Refused,
@@ -280,7 +279,3 @@ class PdsClient:
             cursor = page.get("cursor")
             if not cursor or not page.get("records"):
                 return found
-
-
-def is_network_error(exc: BaseException) -> bool:
-    return isinstance(exc, NetworkError)

@@ -133,3 +133,33 @@ def test_dry_run_lists_the_fediverse_calls_and_changes_nothing(institution, mast
     assert not Official.objects.filter(institution=institution).exclude(fediverse_state="pending")
     report = fediverse.provision(institution)
     assert report.registered == 3  # the dry run registered nobody
+
+
+def test_history_on_the_fediverse_is_unlisted_and_dated(
+    institution, mastodon_peer, tmp_path, django_user_model
+):
+    import time
+
+    from hirondelle.identity.models import x_id_from_db
+    from hirondelle.institutions.services.history import plan_history
+    from hirondelle.migration.services import running
+    from hirondelle.migration.services.importing import import_archive
+    from tests.support.x_archive import sample_spec, write_archive
+
+    fediverse.provision(institution)
+    official = Official.objects.filter(institution=institution, existing_fediverse="").first()
+    person = django_user_model.objects.create(username="official")
+    spec = sample_spec(seed=4, n_posts=12, account_id=str(x_id_from_db(official.x_id)))
+    migration = import_archive(write_archive(tmp_path, spec), owner=person).migration
+    summary = plan_history(official, migration, network="mastodon")
+    assert 0 < summary.posts < len(spec.tweets)  # retweets and replies to others left out
+    from hirondelle.migration.models import ConnectedAccount
+
+    account = ConnectedAccount.objects.get(user=person, network="mastodon")
+    running.run_until_idle([account], sleep=time.sleep)
+    username = official.fediverse_address.split("@")[0]
+    me = mastodon_peer.get("/api/v1/accounts/lookup", acct=username)["id"]
+    statuses = mastodon_peer.get(f"/api/v1/accounts/{me}/statuses", limit=40)
+    assert len(statuses) == summary.parts
+    assert all(s["visibility"] == "unlisted" for s in statuses)
+    assert all(s["reblog"] is None for s in statuses)

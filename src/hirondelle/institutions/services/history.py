@@ -6,7 +6,10 @@ official's new Bluesky account through the ordinary republishing services:
 their own posts and threads only (no retweets, no replies to others),
 backdated to the X dates (the AppView sorts by the earlier of createdAt and
 indexedAt, so they do not flood timelines, and the app shows them as
-archived), carried out by the plan runner exactly once.
+archived), carried out by the plan runner exactly once. On the institution's
+Mastodon or GoToSocial server the same posts go out unlisted, each stating its
+original date (the Mastodon API cannot backdate; GoToSocial's backdating
+through a past `scheduled_at` is not wired into the shared adapter yet).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from django.utils import timezone
 
 from hirondelle import compose
 from hirondelle.institutions.models import Official
-from hirondelle.institutions.services import audit
+from hirondelle.institutions.services import audit, fediverse
 from hirondelle.institutions.services.bluesky import _server, pds_client
 from hirondelle.institutions.services.errors import InstitutionError
 from hirondelle.migration.models import Migration, PlanItem
@@ -29,13 +32,17 @@ __all__ = ["OWN_POSTS", "finish_history", "plan_history"]
 OWN_POSTS = compose.Filters(include_replies=False, include_retweets=False)
 
 
-def plan_history(official: Official, migration: Migration, *, user=None) -> RepublishSummary:
-    """Plan the official's own posts on their new Bluesky account (before it is announced)."""
+def plan_history(
+    official: Official, migration: Migration, *, network: str = Network.BLUESKY, user=None
+) -> RepublishSummary:
+    """Plan the official's own posts on their new account (before it is announced)."""
     if migration.x_account_id != official.x_id:
         raise InstitutionError(
             "This archive is of another X account than the one on the roster: "
             "only the official's own archive can be republished on their account."
         )
+    if network == Network.MASTODON:
+        return _plan_fediverse(official, migration, user)
     if not official.bluesky_did:
         raise InstitutionError("The official has no Bluesky account on the institution's PDS yet.")
     account = official.history_account
@@ -79,3 +86,27 @@ def finish_history(official: Official) -> bool:
         official.save(update_fields=["history_imported_at", "updated_at"])
         audit.record(official, "history imported")
     return True
+
+
+def _plan_fediverse(official: Official, migration: Migration, user) -> RepublishSummary:
+    token = (official.fediverse_secret or {}).get("token")
+    if not token or official.fediverse_state not in (
+        Official.Fediverse.APPROVED,
+        Official.Fediverse.CLAIMED,
+    ):
+        raise InstitutionError(
+            "The fediverse account is not ready: it must be approved and its e-mail confirmed."
+        )
+    server = fediverse._server(official.institution)
+    account = connect_account(
+        migration.owner, Network.MASTODON, server.url, {"access_token": token}
+    )
+    summary = plan_republish(
+        migration, account, filters=OWN_POSTS, options=compose.Options(language="fr")
+    )
+    audit.record(
+        official,
+        f"fediverse history planned: {summary.posts} posts, unlisted and dated",
+        user=user,
+    )
+    return summary

@@ -163,3 +163,61 @@ def test_history_on_the_fediverse_is_unlisted_and_dated(
     assert len(statuses) == summary.parts
     assert all(s["visibility"] == "unlisted" for s in statuses)
     assert all(s["reblog"] is None for s in statuses)
+
+
+def test_gotosocial_history_is_sent_backdated(mastodon_peer, tmp_path, django_user_model):
+    """On GoToSocial a past scheduled_at backdates the post; mastodon-mock (a mock) only
+    shows that the request carries it, and that the post goes out public, without date line."""
+    import time
+    from datetime import UTC, datetime
+
+    import requests
+
+    from hirondelle.identity.models import x_id_from_db
+    from hirondelle.institutions.services.history import plan_history
+    from hirondelle.migration.models import ConnectedAccount
+    from hirondelle.migration.services import running
+    from hirondelle.migration.services.importing import import_archive
+    from hirondelle.networks.base import OutgoingPost
+    from hirondelle.networks.mastodon import MastodonAdapter
+    from tests.support.mastodon_peer import Recorder
+    from tests.support.x_archive import sample_spec, write_archive
+
+    recorder = Recorder()
+    with MastodonAdapter(
+        mastodon_peer.base_url,
+        "alice_token",
+        backdate=True,
+        session=recorder.attach(requests.Session()),
+    ) as adapter:
+        adapter.publish(
+            OutgoingPost(
+                text="Archive", key="k1", created_at=datetime(2019, 3, 4, 5, 6, tzinfo=UTC)
+            )
+        )
+    [post] = [r for r in recorder.requests if r.path == "/api/v1/statuses"]
+    assert dict(post.body)["scheduled_at"] == "2019-03-04T05:06:00+00:00"
+
+    inst = add_institution("gts", "GTS (test)", page_url="https://www.example.fr/gts.html")
+    set_server(
+        inst,
+        "gotosocial",
+        mastodon_peer.base_url,
+        "mock.local",
+        credentials={"admin_token": "alice_token"},
+    )
+    load_roster(inst, roster_csv(1, email_tag="gts"))
+    fediverse.provision(inst)
+    official = Official.objects.get(institution=inst)
+    person = django_user_model.objects.create(username="gts-official")
+    spec = sample_spec(seed=6, n_posts=8, account_id=str(x_id_from_db(official.x_id)))
+    migration = import_archive(write_archive(tmp_path, spec), owner=person).migration
+    summary = plan_history(official, migration, network="mastodon")
+    account = ConnectedAccount.objects.get(user=person, network="mastodon")
+    assert account.credentials["backdate"] is True
+    running.run_until_idle([account], sleep=time.sleep)
+    username = official.fediverse_address.split("@")[0]
+    me = mastodon_peer.get("/api/v1/accounts/lookup", acct=username)["id"]
+    statuses = mastodon_peer.get(f"/api/v1/accounts/{me}/statuses", limit=40)
+    assert len(statuses) == summary.parts
+    assert all(s["visibility"] == "public" for s in statuses)

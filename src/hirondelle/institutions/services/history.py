@@ -8,8 +8,8 @@ backdated to the X dates (the AppView sorts by the earlier of createdAt and
 indexedAt, so they do not flood timelines, and the app shows them as
 archived), carried out by the plan runner exactly once. On the institution's
 Mastodon or GoToSocial server the same posts go out unlisted, each stating its
-original date (the Mastodon API cannot backdate; GoToSocial's backdating
-through a past `scheduled_at` is not wired into the shared adapter yet).
+original date (the Mastodon API cannot backdate); on GoToSocial they are
+backdated through a past `scheduled_at`, public, with no date line.
 """
 
 from __future__ import annotations
@@ -98,15 +98,15 @@ def _plan_fediverse(official: Official, migration: Migration, user) -> Republish
             "The fediverse account is not ready: it must be approved and its e-mail confirmed."
         )
     server = fediverse._server(official.institution)
-    account = connect_account(
-        migration.owner, Network.MASTODON, server.url, {"access_token": token}
+    backdate = server.kind == "gotosocial"
+    credentials = {"access_token": token, **({"backdate": True} if backdate else {})}
+    account = connect_account(migration.owner, Network.MASTODON, server.url, credentials)
+    options = (
+        compose.Options(language="fr", visibility="public", date_line="none")
+        if backdate
+        else compose.Options(language="fr")
     )
-    summary = plan_republish(
-        migration, account, filters=OWN_POSTS, options=compose.Options(language="fr")
-    )
-    audit.record(
-        official,
-        f"fediverse history planned: {summary.posts} posts, unlisted and dated",
-        user=user,
-    )
+    summary = plan_republish(migration, account, filters=OWN_POSTS, options=options)
+    how = "backdated" if backdate else "unlisted and dated"
+    audit.record(official, f"fediverse history planned: {summary.posts} posts, {how}", user=user)
     return summary

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "hirondelle.identity",
     "hirondelle.migration",
     "hirondelle.portal",
+    "hirondelle.institutions",
 ]
 
 MIDDLEWARE = [

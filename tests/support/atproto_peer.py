@@ -153,6 +153,8 @@ class AtprotoPeer:
     _handles: Iterator[int] = field(default_factory=lambda: itertools.count(1), repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _reader: threading.Thread | None = field(default=None, repr=False)
+    #: the PDS's admin password (dev-env's fixed one), for admin XRPC calls
+    admin_password: str = ""
 
     def _log_tail(self, chars: int = 4000) -> str:
         try:
@@ -263,8 +265,14 @@ def _reader(stream, lines: queue.Queue) -> None:
     lines.put(None)
 
 
-def start_atproto_peer(*, appview: bool = True, rate_limits: bool = True) -> AtprotoPeer:
-    """Start PLC + PDS (+ AppView with its PostgreSQL and Redis) on 127.0.0.1."""
+def start_atproto_peer(
+    *, appview: bool = True, rate_limits: bool = True, pds_config: dict | None = None
+) -> AtprotoPeer:
+    """Start PLC + PDS (+ AppView with its PostgreSQL and Redis) on 127.0.0.1.
+
+    `pds_config` is spread over the PDS's own settings (`serviceHandleDomains`,
+    `inviteRequired`, `emailSmtpUrl`, `rateLimitBypassKey`…): an institution's PDS.
+    """
     node = find_node()
     if not (PEER_DIR / "node_modules" / "@atproto" / "dev-env").is_dir():
         raise AtprotoPeerUnavailable(f"{PEER_DIR}/node_modules is missing. {FIX}")
@@ -272,6 +280,8 @@ def start_atproto_peer(*, appview: bool = True, rate_limits: bool = True) -> Atp
     env = dict(os.environ)
     env.pop("NODE_OPTIONS", None)
     env["LOG_ENABLED"] = "false"
+    if pds_config:
+        env["HIRONDELLE_PDS_CONFIG"] = json.dumps(pds_config)
     args = [node, "start.mjs"]
     if not appview:
         args.append("--no-appview")
@@ -335,6 +345,7 @@ def start_atproto_peer(*, appview: bool = True, rate_limits: bool = True) -> Atp
     peer.plc = ready["plc"]
     peer.appview = ready.get("appview")
     peer.mode = ready["mode"]
+    peer.admin_password = ready.get("admin_password", "")
     return peer
 
 

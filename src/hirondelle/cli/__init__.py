@@ -16,6 +16,7 @@ from hirondelle.cli.archive import archive
 from hirondelle.cli.directory import directory
 from hirondelle.cli.discover import discover
 from hirondelle.cli.importing import import_archive
+from hirondelle.cli.institution import institution
 from hirondelle.cli.lists import lists
 from hirondelle.cli.match import match
 from hirondelle.cli.reconnect import accounts, connect, disconnect, plan, run
@@ -80,5 +81,6 @@ for command in (
     lists,
     republish,
     alt_text,
+    institution,
 ):
     main.add_command(command)

@@ -32,7 +32,12 @@ const fail = (stage, err) => {
 
 let network
 try {
-  const pds = { rateLimitsEnabled: rateLimits }
+  // HIRONDELLE_PDS_CONFIG (JSON) is spread over the PDS's settings: an
+  // institution's PDS (its handle domain, invites, SMTP, bypass key).
+  const extra = process.env.HIRONDELLE_PDS_CONFIG
+    ? JSON.parse(process.env.HIRONDELLE_PDS_CONFIG)
+    : {}
+  const pds = { rateLimitsEnabled: rateLimits, ...extra }
   if (withAppView) {
     for (const name of ['DB_POSTGRES_URL', 'DB_POSTGRES_SCHEMA', 'REDIS_HOST']) {
       if (!process.env[name]) throw new Error(`${name} is not set`)
@@ -57,6 +62,7 @@ say({
   appview: withAppView ? loopback(network.bsky.url) : null,
   appview_did: withAppView ? network.bsky.ctx.cfg.serverDid : null,
   pds_did: network.pds.ctx.cfg.service.did,
+  admin_password: 'admin-pass',
 })
 
 let counter = 0

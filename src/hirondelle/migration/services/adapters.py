@@ -31,7 +31,10 @@ def adapter_for(account: ConnectedAccount) -> Adapter:
         from hirondelle.networks.mastodon import MastodonAdapter
 
         return MastodonAdapter(
-            account.server, creds["access_token"], budget_state=account.budget or None
+            account.server,
+            creds["access_token"],
+            budget_state=account.budget or None,
+            backdate=bool(creds.get("backdate")),  # a GoToSocial account made by an institution
         )
     if account.network == Network.BLUESKY and creds.get("oauth"):
         return _bluesky_oauth_adapter(account, creds["oauth"])

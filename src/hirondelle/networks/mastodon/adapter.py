@@ -186,7 +186,10 @@ class MastodonAdapter:
         timeout: float = DEFAULT_TIMEOUT,
         media_poll_interval: float = 1.0,
         media_poll_timeout: float = 300.0,
+        backdate: bool = False,
     ) -> None:
+        #: GoToSocial publishes a status whose `scheduled_at` is past as a backdated post
+        self.backdate = backdate
         self.budget = Budget.from_dict(budget_state or {}, DEFAULT_POOLS, clock=clock)
         self.clock = clock
         self._sleep = sleep
@@ -591,6 +594,10 @@ class MastodonAdapter:
             body["in_reply_to_id"] = post.reply_to.uri
         if post.quote is not None:
             body["quoted_status_id"] = post.quote.uri  # Mastodon ≥ 4.5; others ignore it
+        if self.backdate and post.created_at is not None:
+            # GoToSocial only (instance-allow-backdating-statuses): no notifications, no
+            # timelines; Mastodon would refuse a scheduled_at less than 5 minutes ahead.
+            body["scheduled_at"] = post.created_at.isoformat()
         data = self._call(
             "POST",
             "/api/v1/statuses",

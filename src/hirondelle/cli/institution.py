@@ -1,0 +1,309 @@
+"""`hirondelle institution …`: an official address for each of an institution's people."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from hirondelle.cli._django import ensure_database, setup_django
+
+
+def _django() -> None:
+    setup_django()
+    ensure_database()
+
+
+def _get(slug: str):
+    from hirondelle.institutions.models import Institution
+
+    institution = Institution.objects.filter(slug=slug).first()
+    if institution is None:
+        raise click.ClickException(
+            f"No institution {slug!r}: create it with `hirondelle institution add {slug} NAME`."
+        )
+    return institution
+
+
+def _errors():
+    from hirondelle.institutions.services.errors import InstitutionError
+    from hirondelle.networks.errors import NetworkError
+
+    return (InstitutionError, NetworkError)
+
+
+@click.group()
+def institution() -> None:
+    """Give an institution's people official addresses on its own servers.
+
+    \b
+    In order:
+        hirondelle institution add assemblee "Assemblée" --handle-domain deputes.example.fr
+        hirondelle institution server assemblee pds https://pds.example.fr .social.example.fr \\
+            --admin-password … --bypass-key …
+        hirondelle institution roster assemblee roster.csv --check
+        hirondelle institution provision assemblee --dry-run
+        hirondelle institution provision assemblee
+        hirondelle institution invite assemblee
+        hirondelle institution verify assemblee
+        hirondelle institution pages assemblee ./site
+        hirondelle institution publish assemblee
+    """
+
+
+@institution.command()
+@click.argument("slug")
+@click.argument("name")
+@click.option("--handle-domain", default="", help="Domain for full-name handles (name.DOMAIN).")
+@click.option("--page-url", default="", help="https address where the rel=me page is published.")
+def add(slug: str, name: str, handle_domain: str, page_url: str) -> None:
+    """Declare an institution (or update its name and domains)."""
+    _django()
+    from hirondelle.institutions.services.setup import add_institution
+
+    try:
+        inst = add_institution(slug, name, handle_domain=handle_domain, page_url=page_url)
+    except _errors() as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{inst.name} ({inst.slug}) is ready; add its servers next.")
+
+
+@institution.command()
+@click.argument("slug")
+@click.argument("kind", type=click.Choice(["pds", "gotosocial", "mastodon"]))
+@click.argument("url")
+@click.argument("domain")
+@click.option(
+    "--admin-password",
+    envvar="HIRONDELLE_PDS_ADMIN_PASSWORD",
+    default="",
+    help="PDS_ADMIN_PASSWORD of the PDS (stored encrypted).",
+)
+@click.option(
+    "--bypass-key",
+    envvar="HIRONDELLE_PDS_BYPASS_KEY",
+    default="",
+    help="PDS_RATE_LIMIT_BYPASS_KEY of the PDS, if set (stored encrypted).",
+)
+@click.option(
+    "--admin-token",
+    envvar="HIRONDELLE_FEDI_ADMIN_TOKEN",
+    default="",
+    help="An admin's access token on the GoToSocial/Mastodon server (encrypted).",
+)
+@click.option("--app-token", default="", help="An application token for registrations.")
+@click.option("--invite-code", default="", help="The server's invite code for registrations.")
+def server(
+    slug, kind, url, domain, admin_password, bypass_key, admin_token, app_token, invite_code
+):
+    """Add or update one of the institution's servers and its admin credentials.
+
+    DOMAIN is the PDS's handle domain (.social.example.fr) or the fediverse
+    account domain (social.example.fr). Secrets can come from the environment.
+    """
+    _django()
+    from hirondelle.institutions.services.setup import set_server
+
+    creds = {
+        "admin_password": admin_password,
+        "bypass_key": bypass_key,
+        "admin_token": admin_token,
+        "app_token": app_token,
+        "invite_code": invite_code,
+    }
+    try:
+        srv = set_server(_get(slug), kind, url, domain, credentials=creds)
+    except _errors() as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{srv.kind} server {srv.url} saved (credentials encrypted).")
+
+
+@institution.command()
+@click.argument("slug")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--check", is_flag=True, help="Only check the file; change nothing.")
+def roster(slug: str, file: Path, check: bool) -> None:
+    """Check, then load, the roster CSV (name, x_id, x_username, email, group, …)."""
+    _django()
+    from hirondelle.institutions.services.roster import check_roster, load_roster
+
+    text = file.read_text(encoding="utf-8-sig")
+    result = check_roster(text)
+    for error in result.errors[:50]:
+        click.echo(error, err=True)
+    if not result.ok:
+        raise click.ClickException(f"{len(result.errors)} problem(s) in {file}; nothing loaded.")
+    groups = ", ".join(f"{g or '(none)'}: {n}" for g, n in sorted(result.groups().items()))
+    click.echo(f"{len(result.rows)} officials. Groups: {groups}.")
+    if check:
+        return
+    try:
+        created, updated = load_roster(_get(slug), text)
+    except _errors() as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Loaded: {created} new, {updated} updated.")
+
+
+@institution.command()
+@click.argument("slug")
+@click.option("--dry-run", is_flag=True, help="Print every call it would make; change nothing.")
+@click.option(
+    "--network",
+    type=click.Choice(["bluesky", "fediverse", "all"]),
+    default="all",
+    help="Which side to provision (both by default).",
+)
+def provision(slug: str, dry_run: bool, network: str) -> None:
+    """Adopt or create every official's accounts, verify them, build the starter packs.
+
+    Stops cleanly at any moment; run it again to resume (nothing is made twice).
+    """
+    _django()
+    from hirondelle.institutions.models import Server
+    from hirondelle.institutions.services import bluesky, fediverse
+
+    inst = _get(slug)
+    try:
+        if network in ("bluesky", "all") and inst.server(Server.Kind.PDS):
+            report = bluesky.provision(inst, dry_run=dry_run)
+            for warning in report.warnings:
+                click.secho(f"! {warning}", fg="yellow", err=True)
+            if dry_run:
+                for call in report.calls:
+                    click.echo(call)
+                click.echo(f"{len(report.calls)} writes would be made (reads are done for real).")
+            else:
+                click.echo(
+                    f"Bluesky: {report.created} created, {report.adopted} adopted, "
+                    f"{report.verifications_written} verified, "
+                    f"{report.verifications_rewritten} re-verified, {report.packs} starter packs; "
+                    f"{report.request_count} requests; institution account spent "
+                    f"{max(report.points.values(), default=0)} write points."
+                )
+        fedi = inst.servers.filter(kind__in=["gotosocial", "mastodon"]).exists()
+        if network in ("fediverse", "all") and fedi:
+            for warning in fediverse.budget_warnings(inst):
+                click.secho(f"! {warning}", fg="yellow", err=True)
+            if dry_run:
+                calls = fediverse.planned_calls(inst)
+                for call in calls:
+                    click.echo(call)
+                click.echo(f"{len(calls)} fediverse calls would be made.")
+                return
+            freport = fediverse.provision(inst)
+            click.echo(
+                f"Fediverse: {freport.registered} registered, {freport.approved} approved, "
+                f"{freport.adopted} adopted, {freport.profiles} profiles pointed at the page, "
+                f"{freport.waiting} waiting for their owner to confirm the e-mail."
+            )
+    except _errors() as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@institution.command()
+@click.argument("slug")
+def invite(slug: str) -> None:
+    """Have the PDS e-mail each new account's owner the code to claim it."""
+    _django()
+    from hirondelle.institutions.services import bluesky
+
+    try:
+        sent = bluesky.invite(_get(slug))
+    except _errors() as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{sent} claim e-mails sent by the PDS.")
+
+
+@institution.command()
+@click.argument("slug")
+def status(slug: str) -> None:
+    """Per official: invited, claimed, history imported, verified."""
+    _django()
+    from hirondelle.institutions.services.status import status as get_status
+
+    inst = _get(slug)
+    s = get_status(inst)
+    click.echo(f"{inst.name}: {s.total} officials, {s.arrived} arrived.")
+    click.echo("Bluesky: " + ", ".join(f"{k} {v}" for k, v in sorted(s.bluesky.items())))
+    click.echo("Fediverse: " + ", ".join(f"{k} {v}" for k, v in sorted(s.fediverse.items())))
+    click.echo(
+        f"Verified: {s.bluesky_verified} on Bluesky, {s.relme_verified} by rel=me; "
+        f"history imported: {s.history_imported}."
+    )
+    for o in inst.officials.order_by("name", "pk"):
+        click.echo(
+            f"  {o.name:<32} {o.bluesky_state:<9} {o.bluesky_handle or '-':<36} "
+            f"{o.fediverse_state:<10} {'✓' if o.bluesky_verified else '·'}"
+            f"{'✓' if o.relme_verified else '·'}"
+        )
+
+
+@institution.command()
+@click.argument("slug")
+def verify(slug: str) -> None:
+    """Rewrite stale Bluesky verifications, and run Mastodon's rel=me check on the page."""
+    _django()
+    from hirondelle.institutions.services import bluesky, publish
+
+    inst = _get(slug)
+    try:
+        if inst.server("pds"):
+            claimed = bluesky.detect_claims(inst)
+            click.echo(f"Bluesky: {claimed} accounts newly claimed by their owners.")
+            report = bluesky.refresh_verifications(inst)
+            click.echo(
+                f"Bluesky: {report.verifications_written} written, "
+                f"{report.verifications_rewritten} rewritten."
+            )
+        if inst.page_url:
+            click.echo(
+                f"rel=me: {publish.verify_relme(inst)} profiles verified by {inst.page_url}."
+            )
+    except _errors() as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@institution.command()
+@click.argument("slug")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def pages(slug: str, directory: Path) -> None:
+    """Write the rel=me page, the importer CSV and the DNS records for the institution's site."""
+    _django()
+    from hirondelle.institutions.services import publish
+    from hirondelle.networks.institution.handles import dns_txt_record
+
+    inst = _get(slug)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "officiels.html").write_text(publish.relme_page(inst), encoding="utf-8")
+    (directory / f"{inst.slug}-following.csv").write_text(publish.importer_csv(inst), "utf-8")
+    records = [
+        dns_txt_record(o.second_handle, o.bluesky_did)
+        for o in inst.officials.exclude(second_handle="").exclude(bluesky_did="")
+    ]
+    (directory / "atproto-dns.txt").write_text("\n".join(records) + "\n", encoding="utf-8")
+    click.echo(
+        f"Wrote officiels.html (publish it at {inst.page_url or 'your https page address'}), "
+        f"{inst.slug}-following.csv and atproto-dns.txt ({len(records)} TXT records) "
+        f"in {directory}."
+    )
+
+
+@institution.command()
+@click.argument("slug")
+def publish(slug: str) -> None:
+    """Put every official's new addresses in the directory at `roster` strength."""
+    _django()
+    from hirondelle.institutions.services.publish import publish_links
+
+    stats = publish_links(_get(slug))
+    click.echo(f"Directory: {stats.created} links added, {stats.strengthened} strengthened.")
+
+
+@institution.command()
+@click.argument("slug")
+def tootctl(slug: str) -> None:
+    """Print the tootctl commands that create the remaining Mastodon accounts on the server."""
+    _django()
+    from hirondelle.institutions.services.fediverse import tootctl_script
+
+    click.echo(tootctl_script(_get(slug)), nl=False)

@@ -1,0 +1,1 @@
+"""Institution services: the CLI and the portal call these, nothing else."""

@@ -1,0 +1,46 @@
+"""Where an institution stands: per-official states and the counts the pages show."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from hirondelle.institutions.models import Institution, Official
+
+__all__ = ["InstitutionStatus", "status"]
+
+
+@dataclass(frozen=True)
+class InstitutionStatus:
+    total: int
+    bluesky: Counter
+    fediverse: Counter
+    on_bluesky: int
+    on_fediverse: int
+    bluesky_verified: int
+    relme_verified: int
+    history_imported: int
+    arrived: int
+
+
+def status(institution: Institution) -> InstitutionStatus:
+    officials = list(institution.officials.all())
+    bluesky = Counter(o.bluesky_state for o in officials)
+    fediverse = Counter(o.fediverse_state for o in officials)
+    arrived_states = {Official.Bluesky.CLAIMED, Official.Bluesky.ADOPTED}
+    fedi_arrived = {Official.Fediverse.CLAIMED, Official.Fediverse.ADOPTED}
+    return InstitutionStatus(
+        total=len(officials),
+        bluesky=bluesky,
+        fediverse=fediverse,
+        on_bluesky=sum(1 for o in officials if o.bluesky_did),
+        on_fediverse=sum(1 for o in officials if o.fediverse_url),
+        bluesky_verified=sum(1 for o in officials if o.bluesky_verified),
+        relme_verified=sum(1 for o in officials if o.relme_verified),
+        history_imported=sum(1 for o in officials if o.history_imported_at),
+        arrived=sum(
+            1
+            for o in officials
+            if o.bluesky_state in arrived_states or o.fediverse_state in fedi_arrived
+        ),
+    )

@@ -4,8 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from hirondelle.identity.models.evidence import NETWORK_CHOICES
 from hirondelle.migration.fields import EncryptedJSONField
-from hirondelle.networks.base import Network
 
 
 class ConnectedAccount(models.Model):
@@ -28,7 +28,7 @@ class ConnectedAccount(models.Model):
         related_name="connected_accounts",
         verbose_name=_("person"),
     )
-    network = models.CharField(_("network"), max_length=16, choices=[(n, n) for n in Network])
+    network = models.CharField(_("network"), max_length=16, choices=NETWORK_CHOICES)
     server = models.URLField(_("server"), help_text=_("Mastodon server or Bluesky PDS URL."))
     handle = models.CharField(_("handle"), max_length=255)
     remote_id = models.CharField(

@@ -42,7 +42,9 @@ class PlanItem(models.Model):
     account = models.ForeignKey(
         "migration.ConnectedAccount", on_delete=models.CASCADE, related_name="items"
     )
-    kind = models.CharField(_("kind"), max_length=16, choices=[(k, k) for k in ActionKind])
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=[(k.value, k.value) for k in ActionKind]
+    )
     origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.ARCHIVE)
     x_id = models.CharField(_("X id"), max_length=32, help_text=_("X account id, or X post id."))
     target_id = models.CharField(max_length=500, blank=True)  # actor URI or DID

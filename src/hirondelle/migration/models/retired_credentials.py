@@ -4,8 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from hirondelle.identity.models.evidence import NETWORK_CHOICES
 from hirondelle.migration.fields import EncryptedJSONField
-from hirondelle.networks.base import Network
 
 
 class RetiredCredentials(models.Model):
@@ -23,7 +23,7 @@ class RetiredCredentials(models.Model):
         related_name="retired_credentials",
         verbose_name=_("person"),
     )
-    network = models.CharField(_("network"), max_length=16, choices=[(n, n) for n in Network])
+    network = models.CharField(_("network"), max_length=16, choices=NETWORK_CHOICES)
     server = models.URLField(_("server"))
     remote_id = models.CharField(_("account id"), max_length=500)
     credentials = EncryptedJSONField(_("credentials"), null=True)

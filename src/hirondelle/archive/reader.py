@@ -22,8 +22,8 @@ import msgspec
 from hirondelle.archive.container import MAX_DATA_FILE_BYTES, Container, open_container
 from hirondelle.archive.errors import ArchiveError
 from hirondelle.archive.jsfile import iter_batches, read_object
-from hirondelle.archive.names import NameIndex, SeenName
 from hirondelle.archive.manifest import Missing, missing_members
+from hirondelle.archive.names import NameIndex, SeenName
 from hirondelle.archive.records import Account, EdgeKind, Like, ListKind, ListRef, Post, Profile
 from hirondelle.archive.tweets import (
     BARE_LIGHT_DECODER,

@@ -545,7 +545,7 @@ class GuardedTransport(httpx.HTTPTransport):
         kwargs.setdefault("trust_env", False)
         super().__init__(**kwargs)
         # The one seam httpcore offers for opening connections.
-        self._pool._network_backend = _Backend(self.policy)  # type: ignore[attr-defined]
+        self._pool._network_backend = _Backend(self.policy)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.policy.check_url(str(request.url))
@@ -739,7 +739,7 @@ class _PinnedConnectionMixin:
         except GuardError:
             raise
         except OSError as exc:
-            raise NewConnectionError(self, f"Failed to establish a new connection: {exc}") from exc
+            raise NewConnectionError(self, f"Failed to establish a new connection: {exc}") from exc  # type: ignore[arg-type]
         for option in self.socket_options or ():
             sock.setsockopt(*option)
         return _deadline_socket(sock)
@@ -772,7 +772,7 @@ class _GuardedAdapter(HTTPAdapter):
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
         raise AddressRefused("Hirondelle does not connect through proxies.", reason="proxy")
 
-    def send(  # type: ignore[override]
+    def send(
         self,
         request: requests.PreparedRequest,
         stream: bool = False,

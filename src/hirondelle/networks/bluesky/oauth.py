@@ -106,7 +106,7 @@ def guarded(exc: guard.GuardError, what: str, url: str) -> OAuthError:
         return OAuthError("address", f"{what}: {url} is not a public HTTPS address")
     if isinstance(exc, guard.TooLarge | guard.TooDeep):
         return OAuthError("invalid", f"{what}: {url} answered {exc.message}")
-    return OAuthError("unreachable", f"{what}: {url} could not be reached ({exc.message})")
+    return OAuthError("unreachable", f"{what}: {url} could not be reached ({exc})")
 
 
 # -- keys ----------------------------------------------------------------------

@@ -43,6 +43,8 @@ __all__ = [
 Progress = Callable[[str, int], None]
 EDGE_BATCH = 20_000
 POST_BATCH = 500
+#: edges read in one import from which PostgreSQL's statistics are refreshed at once
+ANALYZE_AFTER = 100_000
 
 
 class ImportRefused(Exception):
@@ -243,6 +245,20 @@ def import_edges(
     return read, gone
 
 
+def _analyze_edges() -> None:
+    """Refresh PostgreSQL's statistics of the edges after a bulk load.
+
+    Autovacuum would do it minutes later; until then the planner sees the
+    table as it was before (empty, on a new site) and walks every edge of a
+    big graph to find a few links. A sample of the table: a fraction of a
+    second whatever its size. SQLite's planner needs no such help here (the
+    matching picks its join order itself, see `graph_is_larger`).
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {_TABLE}")
+
+
 def _mark_gone(migration: Migration, generation: int) -> dict[str, int]:
     """Posts and lists this import did not list are marked gone; counts per kind."""
     now = timezone.now()
@@ -310,9 +326,10 @@ def import_archive(
             generation = migration.generation + 1
             skipped = [0]
             gone: dict[str, int] = {}
+            read = 0
             for kind in _KINDS:
                 direction = Direction.from_kind(kind)
-                _, gone[direction.key] = import_edges(
+                n, gone[direction.key] = import_edges(
                     migration,
                     direction,
                     _x_ids(archive.edges(kind), skipped),
@@ -320,6 +337,9 @@ def import_archive(
                     batch_size=batch_size,
                     progress=progress,
                 )
+                read += n
+            if read >= ANALYZE_AFTER:
+                _analyze_edges()
             _import_lists(migration, archive.lists(), generation)
             _import_posts(migration, archive.posts(), generation, progress)
             gone |= _mark_gone(migration, generation)

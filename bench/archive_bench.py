@@ -202,8 +202,8 @@ def build(scale: float) -> Path:
     return path
 
 
-def run_measured(cmd: list[str]) -> tuple[float, int, bytes]:
-    """Wall seconds, peak RSS (bytes) and stdout of one child process.
+def run_measured(cmd: list[str]) -> tuple[float, float, int, bytes]:
+    """Wall seconds, CPU seconds (user + system), peak RSS (bytes) and stdout of one child.
 
     The child runs under /usr/bin/time, a small C process, so its peak RSS is
     its own: a child forked straight from this (larger) Python process would
@@ -212,13 +212,15 @@ def run_measured(cmd: list[str]) -> tuple[float, int, bytes]:
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
         t0 = time.perf_counter()
         proc = subprocess.run(
-            ["/usr/bin/time", "-f", "%M", "-o", report.name, *cmd], capture_output=True, check=False
+            ["/usr/bin/time", "-f", "%U %S %M", "-o", report.name, *cmd],
+            capture_output=True,
+            check=False,
         )
         wall = time.perf_counter() - t0
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(cmd[:4])} failed:\n{proc.stderr.decode()}")
-        peak_kib = int(report.read().split()[-1])
-    return wall, peak_kib * 1024, proc.stdout
+        user, system, peak_kib = report.read().split()[-3:]
+    return wall, float(user) + float(system), int(peak_kib) * 1024, proc.stdout
 
 
 def main() -> None:
@@ -247,23 +249,26 @@ def main() -> None:
         "msgspec": [sys.executable, "-c", TYPED, str(path), *counted],
         "inspect": [sys.executable, "-m", "hirondelle", "archive", "inspect", "--json", str(path)],
     }
-    runs: dict[str, list[tuple[float, int]]] = {label: [] for label in commands}
+    runs: dict[str, list[tuple[float, float, int]]] = {label: [] for label in commands}
     for _ in range(args.repeat):
         for label, cmd in commands.items():
-            wall, rss, out = run_measured(cmd)
-            runs[label].append((wall, rss))
+            wall, cpu, rss, out = run_measured(cmd)
+            runs[label].append((wall, cpu, rss))
             if label == "inspect":
                 counts = json.loads(out)["counts"]
     print(f"inspect counted {counts['posts']:,} posts, {counts['followers']:,} followers")
     result = {}
+    print("times are medians; the goals are judged on CPU seconds (the machine may be shared)")
     for label, measured in runs.items():
-        wall = statistics.median(w for w, _ in measured)
-        rss = max(r for _, r in measured)
-        result[label] = (wall, rss)
-        times = ", ".join(f"{w:.2f}" for w, _ in measured)
+        wall = statistics.median(w for w, _, _ in measured)
+        cpu = statistics.median(c for _, c, _ in measured)
+        rss = max(r for _, _, r in measured)
+        result[label] = (cpu, rss)
+        times = ", ".join(f"{c:.2f}" for _, c, _ in measured)
         print(
-            f"{label:8s} {wall:7.2f} s  {json_bytes / 1e6 / wall:7.1f} MB/s  "
-            f"peak RSS {rss / 2**20:6.0f} MiB   (runs: {times} s)"
+            f"{label:8s} CPU {cpu:6.2f} s ({json_bytes / 1e6 / cpu:6.1f} MB/s)  "
+            f"wall {wall:6.2f} s  "
+            f"peak RSS {rss / 2**20:5.0f} MiB   (CPU runs: {times} s)"
         )
     (fw, _fr), (mw, mr), (iw, ir) = result["floor"], result["msgspec"], result["inspect"]
     goals = [

@@ -7,8 +7,8 @@ import pytest
 from hirondelle.identity.models import Evidence, User, XAccount
 from hirondelle.identity.services.directory import assert_link, set_consent
 from hirondelle.migration.models import Direction, Migration
-from hirondelle.migration.services.importing import write_edges
 from hirondelle.migration.services import matching
+from hirondelle.migration.services.importing import write_edges
 from hirondelle.migration.services.matching import (
     count_matches,
     graph_is_larger,

@@ -185,9 +185,9 @@ class _Staging:
         key = [migration_id, direction]
         with connection.cursor() as cursor:
             if self.pg:
-                # Indexed and analysed (temp tables never are automatically), so that
-                # no plan scans it once per edge, whatever the edges' statistics say.
-                cursor.execute(f"CREATE INDEX ON {_STAGE} (x_account_id)")
+                # Analysed (temp tables never are automatically), so that the three
+                # statements below are hash joins over both sets, not a scan of the
+                # staged ids once per edge; an index on them would cost more to build.
                 cursor.execute(f"ANALYZE {_STAGE}")
             cursor.execute(
                 f"UPDATE {_TABLE} SET gone_at = %s WHERE migration_id = %s AND direction = %s "
@@ -202,14 +202,27 @@ class _Staging:
                 f"AND x_account_id IN (SELECT x_account_id FROM {_STAGE})",
                 [generation, *key],
             )
-            # New edges: each id probes the primary key; nothing is written for the
-            # ones already there ("WHERE true" lets SQLite parse the ON CONFLICT).
-            cursor.execute(
-                f"INSERT INTO {_TABLE} ({_COLUMNS}) "
-                f"SELECT %s, %s, x_account_id, %s FROM {_STAGE} WHERE true "
-                "ON CONFLICT (migration_id, direction, x_account_id) DO NOTHING",
-                [*key, generation],
-            )
+            if self.pg:
+                # New edges: one anti-join of both sets (half the time of probing
+                # the primary key once per id through ON CONFLICT, on two million
+                # unchanged ids); ON CONFLICT still absorbs ids listed twice.
+                cursor.execute(
+                    f"INSERT INTO {_TABLE} ({_COLUMNS}) "
+                    f"SELECT %s, %s, i.x_account_id, %s FROM {_STAGE} i WHERE NOT EXISTS "
+                    f"(SELECT 1 FROM {_TABLE} e WHERE e.migration_id = %s AND e.direction = %s "
+                    "AND e.x_account_id = i.x_account_id) "
+                    "ON CONFLICT (migration_id, direction, x_account_id) DO NOTHING",
+                    [*key, generation, *key],
+                )
+            else:
+                # New edges: each id probes the primary key; nothing is written for
+                # the ones already there ("WHERE true" lets SQLite parse the ON CONFLICT).
+                cursor.execute(
+                    f"INSERT INTO {_TABLE} ({_COLUMNS}) "
+                    f"SELECT %s, %s, x_account_id, %s FROM {_STAGE} WHERE true "
+                    "ON CONFLICT (migration_id, direction, x_account_id) DO NOTHING",
+                    [*key, generation],
+                )
             cursor.execute(f"DROP TABLE {_STAGE}")
         return gone
 

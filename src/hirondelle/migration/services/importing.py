@@ -18,6 +18,7 @@ PostgreSQL, large `executemany` batches on SQLite.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -42,7 +43,7 @@ __all__ = [
 
 Progress = Callable[[str, int], None]
 EDGE_BATCH = 20_000
-POST_BATCH = 500
+POST_BATCH = 2000
 #: edges read in one import from which PostgreSQL's statistics are refreshed at once
 ANALYZE_AFTER = 100_000
 
@@ -286,11 +287,6 @@ def _mark_gone(migration: Migration, generation: int) -> dict[str, int]:
 # --------------------------------------------------------------------------- the import
 
 _KINDS = (EdgeKind.FOLLOWING, EdgeKind.FOLLOWER, EdgeKind.BLOCK, EdgeKind.MUTE)
-_POST_FIELDS = [
-    f.name
-    for f in ImportedPost._meta.concrete_fields
-    if f.name not in ("id", "migration", "post_id")
-]
 
 
 def import_archive(
@@ -386,25 +382,88 @@ def _import_posts(
     migration: Migration, posts: Iterable, generation: int, progress: Progress | None
 ) -> None:
     done = 0
-    for batch in _batched(posts, POST_BATCH):
-        rows = {
-            post.id: ImportedPost(
-                migration=migration,
-                generation=generation,
-                gone_at=None,
-                **ImportedPost.fields_from_record(post),
-            )
-            for post in batch
-        }
-        ImportedPost.objects.bulk_create(
-            rows.values(),
-            update_conflicts=True,
-            unique_fields=["migration", "post_id"],
-            update_fields=_POST_FIELDS,
+    writer = _PostWriter(migration.pk, generation)
+    try:
+        for batch in _batched(posts, POST_BATCH):
+            # One row per post id (the last one wins), as the archive may repeat one.
+            rows = {post.id: ImportedPost.fields_from_record(post) for post in batch}
+            writer.write(rows.values())
+            done += len(batch)
+            if progress:
+                progress("posts", done)
+    finally:
+        writer.close()
+
+
+class _PostWriter:
+    """Insert or refresh imported posts in bulk, without the ORM building SQL per batch.
+
+    The statement is built once from the model's columns. PostgreSQL: COPY
+    into a temporary table, then one `INSERT … ON CONFLICT DO UPDATE` from
+    it; SQLite: one `executemany` of the same upsert. Values go through the
+    same conversions as the ORM's (JSON text, database datetimes).
+    """
+
+    def __init__(self, migration_id: int, generation: int) -> None:
+        self.pg = connection.vendor == "postgresql"
+        self.fixed = {"migration_id": migration_id, "generation": generation}
+        fields = [
+            f for f in ImportedPost._meta.concrete_fields if f.name not in ("id", "migration")
+        ]
+        self.columns = ["migration_id", *(f.column for f in fields)]
+        self.names = [f.name for f in fields]
+        self.json = {f.name for f in fields if f.get_internal_type() == "JSONField"}
+        self.datetimes = {f.name for f in fields if f.get_internal_type() == "DateTimeField"}
+        cols = ", ".join(self.columns)
+        updates = ", ".join(
+            f"{c} = excluded.{c}" for c in self.columns if c not in ("migration_id", "post_id")
         )
-        done += len(batch)
-        if progress:
-            progress("posts", done)
+        table = ImportedPost._meta.db_table
+        conflict = f"ON CONFLICT (migration_id, post_id) DO UPDATE SET {updates}"
+        if self.pg:
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP TABLE IF EXISTS {_POST_STAGE}")
+                cursor.execute(
+                    f"CREATE TEMP TABLE {_POST_STAGE} AS SELECT {cols} FROM {table} WITH NO DATA"
+                )
+            self.copy_sql = f"COPY {_POST_STAGE} ({cols}) FROM STDIN"
+            self.sql = f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {_POST_STAGE} {conflict}"
+        else:
+            marks = ", ".join(["%s"] * len(self.columns))
+            self.sql = f"INSERT INTO {table} ({cols}) VALUES ({marks}) {conflict}"
+
+    def _row(self, values: dict) -> tuple:
+        values = {**values, **self.fixed, "gone_at": None}
+        adapt = connection.ops.adapt_datetimefield_value
+        out: list = [self.fixed["migration_id"]]
+        for name in self.names:
+            v = values[name]
+            if name in self.json:
+                v = json.dumps(v)
+            elif name in self.datetimes and v is not None:
+                v = adapt(v)
+            out.append(v)
+        return tuple(out)
+
+    def write(self, rows: Iterable[dict]) -> None:
+        data = [self._row(r) for r in rows]
+        with connection.cursor() as cursor:
+            if self.pg:
+                with cursor.cursor.copy(self.copy_sql) as copy:
+                    for row in data:
+                        copy.write_row(row)
+                cursor.execute(self.sql)
+                cursor.execute(f"TRUNCATE {_POST_STAGE}")
+            else:
+                cursor.executemany(self.sql, data)
+
+    def close(self) -> None:
+        if self.pg:
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP TABLE IF EXISTS {_POST_STAGE}")
+
+
+_POST_STAGE = "hirondelle_post_in"
 
 
 def _counts(migration: Migration) -> dict[str, int]:

@@ -610,6 +610,167 @@ def _goal(text: str, met: bool) -> None:
     print(f"  goal: {text}: {'goal met' if met else 'GOAL MISSED'}", flush=True)
 
 
+# --------------------------------------------------------------------------- posts
+
+POSTS = 200_000
+
+
+def _posts_archive(n: int) -> Path:
+    """A 2024-era zip with `n` posts in three parts and a small graph (cached)."""
+    from tests.support.x_archive import render_files, sample_spec
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"posts-bench-{n}p.zip"
+    if path.exists():
+        return path
+    spec = sample_spec(7, n_posts=n, n_following=10, n_followers=10)
+    files = render_files(spec, era="2024", parts={"tweets": 3})
+    tmp = path.with_suffix(".part")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        for name, blob in files.items():
+            z.writestr(name, blob)
+    tmp.replace(path)
+    return path
+
+
+def _baseline_posts(migration_id: int, posts: list) -> float:
+    """The same rows as plain tuples, COPY (PostgreSQL) / executemany (SQLite), no upsert."""
+    from django.db import connection, transaction
+
+    from hirondelle.migration.models import ImportedPost
+
+    fields = [f for f in ImportedPost._meta.concrete_fields if f.name not in ("id", "migration")]
+    cols = ", ".join(["migration_id", *(f.column for f in fields)])
+    json_fields = {f.name for f in fields if f.get_internal_type() == "JSONField"}
+    adapt = connection.ops.adapt_datetimefield_value
+    table = ImportedPost._meta.db_table
+    t = time.perf_counter()
+    rows = []
+    for post in posts:
+        values = {**ImportedPost.fields_from_record(post), "generation": 1, "gone_at": None}
+        values["created_at"] = adapt(values["created_at"])
+        rows.append(
+            (
+                migration_id,
+                *(
+                    json.dumps(values[f.name]) if f.name in json_fields else values[f.name]
+                    for f in fields
+                ),
+            )
+        )
+    with transaction.atomic(), connection.cursor() as cursor:
+        if _pg():
+            with cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(rows[0]))
+            cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
+    return time.perf_counter() - t
+
+
+def _orm_posts(migration, posts: list) -> float:
+    """The previous way: the ORM's bulk_create(update_conflicts=True), 500 posts a batch."""
+    from django.db import transaction
+
+    from hirondelle.migration.models import ImportedPost
+
+    names = [
+        f.name
+        for f in ImportedPost._meta.concrete_fields
+        if f.name not in ("id", "migration", "post_id")
+    ]
+    t = time.perf_counter()
+    with transaction.atomic():
+        for start in range(0, len(posts), 500):
+            ImportedPost.objects.bulk_create(
+                [
+                    ImportedPost(
+                        migration=migration,
+                        generation=1,
+                        gone_at=None,
+                        **ImportedPost.fields_from_record(p),
+                    )
+                    for p in posts[start : start + 500]
+                ],
+                update_conflicts=True,
+                unique_fields=["migration", "post_id"],
+                update_fields=names,
+            )
+    return time.perf_counter() - t
+
+
+def bench_posts(n: int) -> dict:
+    from django.db import connection, transaction
+
+    from hirondelle.archive import open_archive
+    from hirondelle.identity.models import User, XAccount
+    from hirondelle.migration.models import ImportedPost, Migration
+    from hirondelle.migration.services.importing import _import_posts, import_archive
+
+    archive = _posts_archive(n)
+    owner, _ = User.objects.get_or_create(username="poster")
+    t = time.perf_counter()
+    with open_archive(archive) as a:
+        posts = list(a.posts())
+    read = time.perf_counter() - t
+    rows = len(posts)
+
+    def fresh_migration(x: int) -> Migration:
+        XAccount.objects.get_or_create(id=x)
+        return Migration.objects.create(owner=owner, x_account_id=x)
+
+    def clear() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {ImportedPost._meta.db_table}")
+        _vacuum()
+
+    base = _baseline_posts(fresh_migration(OWNER_X + 10).pk, posts)
+    clear()
+    orm = _orm_posts(fresh_migration(OWNER_X + 11), posts)
+    clear()
+    m = fresh_migration(OWNER_X + 12)
+    t = time.perf_counter()
+    with transaction.atomic():
+        _import_posts(m, posts, 1, None)
+    write = time.perf_counter() - t
+    t = time.perf_counter()
+    with transaction.atomic():
+        _import_posts(m, posts, 2, None)
+    rewrite = time.perf_counter() - t
+    assert ImportedPost.objects.filter(migration=m).count() == rows
+    clear()
+    t = time.perf_counter()
+    result = import_archive(archive, owner=owner)
+    whole = time.perf_counter() - t
+    assert result.counts["posts"] == rows, result.counts
+    clear()
+    print(
+        f"  baseline (plain {'COPY' if _pg() else 'executemany'} of the rows): {_rate(rows, base)}"
+    )
+    print(f"  reading the archive's posts only: {_rate(rows, read)}")
+    print(f"  before: ORM bulk_create upserts:  {_rate(rows, orm)}  ({orm / base:.2f}x baseline)")
+    print(
+        f"  posts write path, fresh:          {_rate(rows, write)}  ({write / base:.2f}x baseline)"
+    )
+    print(
+        f"  posts write path, again (upsert): {_rate(rows, rewrite)}  "
+        f"({rewrite / base:.2f}x baseline)"
+    )
+    print(f"  import_archive, fresh, whole:     {_rate(rows, whole)}")
+    _goal("posts write path within 2x the plain insert", write / base <= 2.0)
+    _goal("posts re-import write path within 2x the plain insert", rewrite / base <= 2.0)
+    return {
+        "baseline": base,
+        "read": read,
+        "orm": orm,
+        "write": write,
+        "rewrite": rewrite,
+        "import_archive": whole,
+        "posts": rows,
+    }
+
+
 def child(db: str, scale: float, parts: set[str], snapshot_links: int | None = None) -> None:
     _setup(db)
     from django.db import connection
@@ -624,6 +785,10 @@ def child(db: str, scale: float, parts: set[str], snapshot_links: int | None = N
         n = max(1000, int(FOLLOWERS * scale))
         print(f"Import of a migration with {n:,} followers", flush=True)
         out["import"] = bench_import(n)
+    if "posts" in parts:
+        n = max(1000, int(POSTS * scale))
+        print(f"Import of {n:,} posts", flush=True)
+        out["posts"] = bench_posts(n)
     if "match" in parts or "reverse" in parts:
         d, e = max(10_000, int(DIRECTORY * scale)), max(1000, int(MATCH_EDGES * scale))
         print(f"Matching {e:,} edges against a {d:,}-link directory", flush=True)
@@ -645,8 +810,8 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument(
         "--parts",
-        default="import,match,reverse,snapshot",
-        help="comma-separated: import,match,reverse,snapshot",
+        default="import,posts,match,reverse,snapshot",
+        help="comma-separated: import,posts,match,reverse,snapshot",
     )
     parser.add_argument(
         "--snapshot-links",

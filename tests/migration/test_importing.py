@@ -173,3 +173,25 @@ def test_x_ids_past_two_to_the_63_round_trip():
     for bad in (0, -1, 2**64, "12a"):
         with pytest.raises(ValueError, match="not an X id"):
             x_id_to_db(bad)
+
+
+def test_posts_listed_twice_across_batches_keep_the_last(owner, monkeypatch):
+    """The fresh path (plain COPY on PostgreSQL) falls back to the upsert on a repeated id."""
+    from hirondelle.archive.records import Media, MediaKind, Mention, Post
+    from hirondelle.migration.services import importing
+
+    monkeypatch.setattr(importing, "POST_BATCH", 2)
+    m = Migration.objects.create(owner=owner, x_account=XAccount.objects.create(id=1))
+    at = datetime(2024, 5, 1, 12, 30, tzinfo=UTC)
+    first = Post(id="10", created_at=at, text="first", mentions=(Mention("ann", "7"),))
+    posts = [
+        first,
+        Post(id="11", created_at=at, text="other", media=(Media(MediaKind.PHOTO, "u", None),)),
+        replace(first, text="last & final", hashtags=("tag",)),
+    ]
+    importing._import_posts(m, posts, 1, None)
+    stored = {p.post_id: p.to_record() for p in ImportedPost.objects.filter(migration=m)}
+    assert stored == {"10": posts[2], "11": posts[1]}
+    importing._import_posts(m, [replace(posts[1], text="edited")], 2, None)
+    assert ImportedPost.objects.get(migration=m, post_id="11").text == "edited"
+    assert ImportedPost.objects.get(migration=m, post_id="11").generation == 2

@@ -382,7 +382,8 @@ def _import_posts(
     migration: Migration, posts: Iterable, generation: int, progress: Progress | None
 ) -> None:
     done = 0
-    writer = _PostWriter(migration.pk, generation)
+    fresh = not ImportedPost.objects.filter(migration=migration).exists()
+    writer = _PostWriter(migration.pk, generation, fresh=fresh)
     try:
         for batch in _batched(posts, POST_BATCH):
             # One row per post id (the last one wins), as the archive may repeat one.
@@ -398,15 +399,19 @@ def _import_posts(
 class _PostWriter:
     """Insert or refresh imported posts in bulk, without the ORM building SQL per batch.
 
-    The statement is built once from the model's columns. PostgreSQL: COPY
-    into a temporary table, then one `INSERT … ON CONFLICT DO UPDATE` from
-    it; SQLite: one `executemany` of the same upsert. Values go through the
-    same conversions as the ORM's (JSON text, database datetimes).
+    The statement is built once from the model's columns. PostgreSQL: a
+    plain COPY when the migration had no posts (`fresh`; a post listed twice
+    sends its batch the other way), else COPY into a temporary table and one
+    `INSERT … ON CONFLICT DO UPDATE` from it; SQLite: one `executemany` of
+    the same upsert. Values go through the same conversions as the ORM's
+    (JSON text, database datetimes).
     """
 
-    def __init__(self, migration_id: int, generation: int) -> None:
+    def __init__(self, migration_id: int, generation: int, *, fresh: bool = False) -> None:
         self.pg = connection.vendor == "postgresql"
-        self.fixed = {"migration_id": migration_id, "generation": generation}
+        self.fresh = fresh
+        self.fixed = {"generation": generation, "gone_at": None}
+        self.migration_id = migration_id
         fields = [
             f for f in ImportedPost._meta.concrete_fields if f.name not in ("id", "migration")
         ]
@@ -427,17 +432,18 @@ class _PostWriter:
                     f"CREATE TEMP TABLE {_POST_STAGE} AS SELECT {cols} FROM {table} WITH NO DATA"
                 )
             self.copy_sql = f"COPY {_POST_STAGE} ({cols}) FROM STDIN"
+            self.direct_sql = f"COPY {table} ({cols}) FROM STDIN"
             self.sql = f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {_POST_STAGE} {conflict}"
         else:
             marks = ", ".join(["%s"] * len(self.columns))
             self.sql = f"INSERT INTO {table} ({cols}) VALUES ({marks}) {conflict}"
 
     def _row(self, values: dict) -> tuple:
-        values = {**values, **self.fixed, "gone_at": None}
         adapt = connection.ops.adapt_datetimefield_value
-        out: list = [self.fixed["migration_id"]]
+        fixed = self.fixed
+        out: list = [self.migration_id]
         for name in self.names:
-            v = values[name]
+            v = fixed[name] if name in fixed else values[name]
             if name in self.json:
                 v = json.dumps(v)
             elif name in self.datetimes and v is not None:
@@ -448,6 +454,14 @@ class _PostWriter:
     def write(self, rows: Iterable[dict]) -> None:
         data = [self._row(r) for r in rows]
         with connection.cursor() as cursor:
+            if self.pg and self.fresh:
+                try:
+                    with transaction.atomic(), cursor.cursor.copy(self.direct_sql) as copy:
+                        for row in data:
+                            copy.write_row(row)
+                    return
+                except (IntegrityError, connection.Database.IntegrityError):
+                    pass  # a post already written: this batch takes the upsert path
             if self.pg:
                 with cursor.cursor.copy(self.copy_sql) as copy:
                     for row in data:

@@ -635,6 +635,7 @@ def _posts_archive(n: int) -> Path:
 
 def _baseline_posts(migration_id: int, posts: list) -> float:
     """The same rows as plain tuples, COPY (PostgreSQL) / executemany (SQLite), no upsert."""
+    import msgspec
     from django.db import connection, transaction
 
     from hirondelle.migration.models import ImportedPost
@@ -643,6 +644,7 @@ def _baseline_posts(migration_id: int, posts: list) -> float:
     cols = ", ".join(["migration_id", *(f.column for f in fields)])
     json_fields = {f.name for f in fields if f.get_internal_type() == "JSONField"}
     adapt = connection.ops.adapt_datetimefield_value
+    encode = msgspec.json.Encoder().encode
     table = ImportedPost._meta.db_table
     t = time.perf_counter()
     rows = []
@@ -653,7 +655,7 @@ def _baseline_posts(migration_id: int, posts: list) -> float:
             (
                 migration_id,
                 *(
-                    json.dumps(values[f.name]) if f.name in json_fields else values[f.name]
+                    encode(values[f.name]).decode() if f.name in json_fields else values[f.name]
                     for f in fields
                 ),
             )

@@ -18,12 +18,12 @@ PostgreSQL, large `executemany` batches on SQLite.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
+import msgspec
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -416,9 +416,17 @@ class _PostWriter:
             f for f in ImportedPost._meta.concrete_fields if f.name not in ("id", "migration")
         ]
         self.columns = ["migration_id", *(f.column for f in fields)]
-        self.names = [f.name for f in fields]
-        self.json = {f.name for f in fields if f.get_internal_type() == "JSONField"}
-        self.datetimes = {f.name for f in fields if f.get_internal_type() == "DateTimeField"}
+        # How each column's value is made: 0 as is, 1 JSON text, 2 a database
+        # datetime, 3 the same for every row (generation, gone_at).
+        self.plan = [
+            (
+                f.name,
+                3
+                if f.name in self.fixed
+                else {"JSONField": 1, "DateTimeField": 2}.get(f.get_internal_type(), 0),
+            )
+            for f in fields
+        ]
         cols = ", ".join(self.columns)
         updates = ", ".join(
             f"{c} = excluded.{c}" for c in self.columns if c not in ("migration_id", "post_id")
@@ -439,16 +447,19 @@ class _PostWriter:
             self.sql = f"INSERT INTO {table} ({cols}) VALUES ({marks}) {conflict}"
 
     def _row(self, values: dict) -> tuple:
-        adapt = connection.ops.adapt_datetimefield_value
-        fixed = self.fixed
+        fixed, adapt, encode = self.fixed, connection.ops.adapt_datetimefield_value, _encode
         out: list = [self.migration_id]
-        for name in self.names:
-            v = fixed[name] if name in fixed else values[name]
-            if name in self.json:
-                v = json.dumps(v)
-            elif name in self.datetimes and v is not None:
-                v = adapt(v)
-            out.append(v)
+        append = out.append
+        for name, kind in self.plan:
+            if kind == 0:
+                append(values[name])
+            elif kind == 1:
+                append(encode(values[name]).decode())
+            elif kind == 2:
+                v = values[name]
+                append(None if v is None else adapt(v))
+            else:
+                append(fixed[name])
         return tuple(out)
 
     def write(self, rows: Iterable[dict]) -> None:
@@ -478,6 +489,7 @@ class _PostWriter:
 
 
 _POST_STAGE = "hirondelle_post_in"
+_encode = msgspec.json.Encoder().encode
 
 
 def _counts(migration: Migration) -> dict[str, int]:

@@ -41,7 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
-OUT = ROOT / "bench" / "out"
+#: generated inputs are cached here; BENCH_OUT moves them (the smoke tests use a temp dir)
+OUT = Path(os.environ.get("BENCH_OUT") or ROOT / "bench" / "out")
 FOLLOWERS = 2_000_000
 DIRECTORY = 10_000_000
 MATCH_EDGES = 1_000_000

@@ -79,4 +79,5 @@ def test_reconnect_pace_bench(tmp_path):
 
 def test_compose_bench(tmp_path):
     out = run_bench(tmp_path, "compose_bench.py", "--scale", "0.005")
-    assert "prepare" in out
+    assert "prepare: every post" in out
+    assert len(VERDICT.findall(out)) == 2, out

@@ -195,3 +195,19 @@ def test_posts_listed_twice_across_batches_keep_the_last(owner, monkeypatch):
     importing._import_posts(m, [replace(posts[1], text="edited")], 2, None)
     assert ImportedPost.objects.get(migration=m, post_id="11").text == "edited"
     assert ImportedPost.objects.get(migration=m, post_id="11").generation == 2
+
+
+@pytest.mark.postgres_only
+def test_a_big_import_refreshes_postgresql_statistics(tmp_path, owner, monkeypatch):
+    """Without it the planner sees the edges as they were before the bulk load."""
+    from django.db import connection
+
+    from hirondelle.migration.services import importing
+
+    monkeypatch.setattr(importing, "ANALYZE_AFTER", 20)
+    spec = sample_spec(seed=4, n_posts=1, n_following=30)
+    import_archive(write_archive(tmp_path, spec), owner=owner)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [Edge._meta.db_table])
+        (estimate,) = cursor.fetchone()
+    assert estimate >= 30

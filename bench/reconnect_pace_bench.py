@@ -8,8 +8,18 @@ floor (the least time the pools allow, from fresh windows) and a baseline
 computed in the same run: a fixed pause between follows set 10 % under the
 long-run ceiling, which is what a tool that reads no budget must do.
 
+Then a real run, in real time and real HTTP: mastodon-mock on 127.0.0.1
+enforcing a scaled-down request budget (20 requests per 4 s per account, a
+fixed window, 429 with X-RateLimit headers beyond it), followed by the real
+runner and Mastodon adapter (its request pool set to the same budget), and in
+the same run by two simple clients on their own accounts: one that paces
+itself 10 % under the budget, and one that goes as fast as it can and waits
+for the window's reset on each 429. Goal: every follow done, no 429, within
+10 % (or one window) of the floor the budget allows.
+
     .venv/bin/python bench/reconnect_pace_bench.py [--mastodon-follows 4000]
-        [--bluesky-follows 40000]
+        [--bluesky-follows 40000] [--peer-follows 150]
+    .venv/bin/python bench/reconnect_pace_bench.py --smoke
 """
 
 from __future__ import annotations

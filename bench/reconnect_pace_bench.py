@@ -440,6 +440,16 @@ def main() -> None:
             f"{r['finished_h']:>10.1f} {r['floor_h']:>13.1f} {r['fixed_pacing_h']:>12.1f} "
             f"{r['achieved_per_h']:>9.1f} {r['wall_s']:>7.1f}"
         )
+        met = (
+            r["done"] == r["planned"]
+            and r["duplicates"] == 0
+            and r["finished_h"] <= max(r["floor_h"] * 1.05, r["floor_h"] + 1)
+            and r["finished_h"] < r["fixed_pacing_h"]
+        )
+        print(
+            f"  goal ({r['network']}): all done once, within 5 % (or an hour) of the rules' "
+            f"floor, before fixed pacing: {'goal met' if met else 'GOAL MISSED'}"
+        )
     if args.peer_follows:
         real_run(args.peer_follows)
 

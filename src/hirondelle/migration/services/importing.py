@@ -399,12 +399,12 @@ def _import_posts(
 class _PostWriter:
     """Insert or refresh imported posts in bulk, without the ORM building SQL per batch.
 
-    The statement is built once from the model's columns. PostgreSQL: a
-    plain COPY when the migration had no posts (`fresh`; a post listed twice
-    sends its batch the other way), else COPY into a temporary table and one
-    `INSERT … ON CONFLICT DO UPDATE` from it; SQLite: one `executemany` of
-    the same upsert. Values go through the same conversions as the ORM's
-    (JSON text, database datetimes).
+    The statement is built once from the model's columns. When the migration
+    had no posts (`fresh`), a plain COPY (PostgreSQL) or INSERT (SQLite); a
+    post listed twice sends its batch the other way: COPY into a temporary
+    table and one `INSERT … ON CONFLICT DO UPDATE` from it (PostgreSQL), or
+    one `executemany` of the same upsert (SQLite). Values go through the
+    same conversions as the ORM's (JSON text, database datetimes).
     """
 
     def __init__(self, migration_id: int, generation: int, *, fresh: bool = False) -> None:
@@ -444,7 +444,8 @@ class _PostWriter:
             self.sql = f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {_POST_STAGE} {conflict}"
         else:
             marks = ", ".join(["%s"] * len(self.columns))
-            self.sql = f"INSERT INTO {table} ({cols}) VALUES ({marks}) {conflict}"
+            self.direct_sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"
+            self.sql = f"{self.direct_sql} {conflict}"
 
     def _row(self, values: dict) -> tuple:
         fixed, adapt, encode = self.fixed, connection.ops.adapt_datetimefield_value, _encode
@@ -465,11 +466,15 @@ class _PostWriter:
     def write(self, rows: Iterable[dict]) -> None:
         data = [self._row(r) for r in rows]
         with connection.cursor() as cursor:
-            if self.pg and self.fresh:
+            if self.fresh:
                 try:
-                    with transaction.atomic(), cursor.cursor.copy(self.direct_sql) as copy:
-                        for row in data:
-                            copy.write_row(row)
+                    with transaction.atomic():
+                        if self.pg:
+                            with cursor.cursor.copy(self.direct_sql) as copy:
+                                for row in data:
+                                    copy.write_row(row)
+                        else:
+                            cursor.executemany(self.direct_sql, data)
                     return
                 except (IntegrityError, connection.Database.IntegrityError):
                     pass  # a post already written: this batch takes the upsert path

@@ -107,6 +107,11 @@ def main() -> None:
         print(f"{label:<28} {calls:>9} {elapsed:>9.2f} {count / elapsed:>10.0f} {stored:>7}{note}")
     batched, single = rows[0][2], rows[1][2]
     print(f"batches are {single / batched:.1f}x faster than one by one")
+    ok = single / batched >= 5 and all(stored == count for *_, stored in rows)
+    print(
+        "goal: every follow stored, batches at least 5x faster than one by one: "
+        f"{'goal met' if ok else 'GOAL MISSED'}"
+    )
 
 
 if __name__ == "__main__":

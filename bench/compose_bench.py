@@ -250,6 +250,11 @@ def main() -> None:
             f"  publishing {drafts:,} posts takes ≥ {drafts / per_hour:,.0f} h at the network's "
             f"write limit ({per_hour:,}/h); preparing them took {cpu:.1f} CPU s"
         )
+        ratio = cpu / naive_cpu
+        print(
+            f"  goal: prepare within 5x the naive grapheme split ({ratio:.1f}x): "
+            f"{'goal met' if ratio <= 5 else 'GOAL MISSED'}"
+        )
 
 
 if __name__ == "__main__":

@@ -158,13 +158,127 @@ def imports_left(portal) -> dict[str, int]:
     return json.loads(out)
 
 
+# --------------------------------------------------------------------------- pages
+
+PAGES = (
+    "/",
+    "/upload/",
+    "/consent/",
+    "/review/?direction=following",
+    "/review/?direction=followers",
+    "/review/?direction=followers&q=someone",
+    "/run/",
+    "/run/progress.json",
+    "/republish/",
+    "/lists/",
+    "/later/",
+    "/stats/",
+    "/delete/",
+)
+PAGE_GOAL = 0.200  # seconds, every page
+
+
+def pages_child(db: str, followers: int, repeat: int) -> None:
+    """In its own process: import an account with `followers` followers, time each page."""
+    import statistics
+
+    from bench.directory_bench import _archive, _setup
+
+    _setup(db)
+    from django.db import connection
+    from django.test import Client
+
+    from hirondelle.identity.models import User
+    from hirondelle.migration.services.importing import import_archive
+
+    archive = _archive(followers)
+    user = User.objects.create(username="big-account")
+    t = time.perf_counter()
+    result = import_archive(archive, owner=user)
+    imported = time.perf_counter() - t
+    assert result.counts["followers"] == followers, result.counts
+    print(
+        f"== {connection.vendor}: pages of an account with {followers:,} followers, "
+        f"empty directory, right after its import ({imported:.1f} s) ==",
+        flush=True,
+    )
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    floor = _time_page(client, "/privacy/", repeat)
+    print(f"  baseline: the static privacy page, median {floor * 1000:7.1f} ms")
+    missed = []
+    for url in PAGES:
+        times = _time_page(client, url, repeat, all_times=True)
+        median = statistics.median(times)
+        ok = median < PAGE_GOAL
+        if not ok:
+            missed.append(url)
+        print(
+            f"  {url:42s} median {median * 1000:7.1f} ms  "
+            f"(runs: {', '.join(f'{x * 1000:.0f}' for x in times)})  "
+            f"{'ok' if ok else 'GOAL MISSED'}"
+        )
+    if missed:
+        print(f"GOAL MISSED on {connection.vendor}: {len(missed)} pages over 200 ms: {missed}")
+    else:
+        print(f"goal met on {connection.vendor}: every page under 200 ms")
+
+
+def _time_page(client, url: str, repeat: int, *, all_times: bool = False):
+    import statistics
+
+    first = client.get(url)  # warm: caches, templates, translations
+    if first.status_code >= 400:
+        raise SystemExit(f"GET {url}: {first.status_code}")
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        response = client.get(url)
+        if hasattr(response, "streaming_content"):
+            b"".join(response.streaming_content)
+        times.append(time.perf_counter() - t)
+    return times if all_times else statistics.median(times)
+
+
+def pages_main(args) -> None:
+    """Each database in its own process (Django is configured once per process)."""
+    followers = max(1000, int(2_000_000 * args.scale))
+    dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    for db in dbs:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HIRONDELLE_")}
+        server = None
+        if db == "postgres":
+            from tests.support.postgres import start_postgres
+
+            server = start_postgres()
+            env["HIRONDELLE_DATABASE_URL"] = server.url
+        try:
+            subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--pages-child",
+                    db,
+                    "--followers",
+                    str(followers),
+                    "--repeat",
+                    str(args.repeat),
+                ],
+                env=env,
+                check=True,
+            )
+        finally:
+            if server:
+                server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--uploads", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--follows", type=int, default=5000)
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the number of uploads")
-    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="sqlite")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (postgres)")
     parser.add_argument("--drain", action="store_true", help="also wait for every import")
     parser.add_argument(
@@ -172,7 +286,23 @@ def main() -> None:
         action="store_true",
         help="serve without the in-process worker (imports wait): the web side alone",
     )
+    parser.add_argument(
+        "--pages",
+        action="store_true",
+        help="time every page of a 2,000,000-follower account instead (with --scale, --db)",
+    )
+    parser.add_argument("--repeat", type=int, default=5, help="timed requests per page")
+    parser.add_argument("--followers", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--pages-child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.pages_child:
+        pages_child(args.pages_child, args.followers, args.repeat)
+        return
+    if args.pages:
+        pages_main(args)
+        return
+    if args.db == "both":
+        parser.error("--db both goes with --pages; run the uploads once per database")
     n = max(args.concurrency, int(args.uploads * args.scale))
 
     print(f"generating the needed files of {min(n, 8)} archives with {args.follows} follows…")

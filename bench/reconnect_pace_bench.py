@@ -8,8 +8,18 @@ floor (the least time the pools allow, from fresh windows) and a baseline
 computed in the same run: a fixed pause between follows set 10 % under the
 long-run ceiling, which is what a tool that reads no budget must do.
 
+Then a real run, in real time and real HTTP: mastodon-mock on 127.0.0.1
+enforcing a scaled-down request budget (20 requests per 4 s per account, a
+fixed window, 429 with X-RateLimit headers beyond it), followed by the real
+runner and Mastodon adapter (its request pool set to the same budget), and in
+the same run by two simple clients on their own accounts: one that paces
+itself 10 % under the budget, and one that goes as fast as it can and waits
+for the window's reset on each 429. Goal: every follow done, no 429, within
+10 % (or one window) of the floor the budget allows.
+
     .venv/bin/python bench/reconnect_pace_bench.py [--mastodon-follows 4000]
-        [--bluesky-follows 40000]
+        [--bluesky-follows 40000] [--peer-follows 150]
+    .venv/bin/python bench/reconnect_pace_bench.py --smoke
 """
 
 from __future__ import annotations
@@ -162,12 +172,259 @@ def run_network(network: Network, follows: int, cap_days: float) -> dict:
     }
 
 
+# --------------------------------------------------------------------------- real run
+
+#: The peer's budget, scaled down: Mastodon allows 300 requests per 5 minutes
+#: per account; the peer allows PEER_LIMIT per PEER_WINDOW seconds (a fixed
+#: window per token, as mastodon-mock enforces it).
+PEER_LIMIT = 20
+PEER_WINDOW = 4
+
+
+def _peer(n_targets: int):
+    """mastodon-mock on 127.0.0.1 with rate limiting on; three people each follow everyone."""
+    from mastodon_mock.config import (
+        DatabaseConfig,
+        MastodonMockConfig,
+        RateLimitConfig,
+        SeedAccount,
+        SeedConfig,
+        StreamingConfig,
+    )
+    from mastodon_mock.testing import MockServer
+
+    people = [
+        SeedAccount(username=f"me{k}", display_name=f"Me {k}", access_token=f"token{k}")
+        for k in range(3)
+    ]
+    targets = [SeedAccount(username=f"t{i}", display_name=f"T {i}") for i in range(n_targets)]
+    config = MastodonMockConfig(
+        database=DatabaseConfig(path=":memory:"),
+        seed=SeedConfig(accounts=[*people, *targets]),
+        streaming=StreamingConfig(enabled=False),
+        ratelimit=RateLimitConfig(enabled=True, limit=PEER_LIMIT, window_seconds=PEER_WINDOW),
+    )
+    return MockServer(config=config).start()
+
+
+class _Counting:
+    """A requests hook: how many answers were 429."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.refused = 0
+
+    def __call__(self, response, *args, **kwargs):
+        self.requests += 1
+        self.refused += response.status_code == 429
+
+
+def _target_ids(base: str, n: int) -> list[str]:
+    """The targets' ids, looked up slowly enough to stay inside the peer's window."""
+    import requests
+
+    ids = []
+    session = requests.Session()
+    session.headers["Authorization"] = "Bearer token2"
+    for i in range(n):
+        while True:
+            r = session.get(f"{base}/api/v1/accounts/lookup", params={"acct": f"t{i}"})
+            if r.status_code != 429:
+                break
+            time.sleep(max(0.05, int(r.headers["X-RateLimit-Reset"]) - time.time()))
+        r.raise_for_status()
+        ids.append(r.json()["id"])
+    return ids
+
+
+def _following(base: str, token: str) -> int:
+    import requests
+
+    headers = {"Authorization": f"Bearer {token}"}
+    me = requests.get(f"{base}/api/v1/accounts/verify_credentials", headers=headers, timeout=10)
+    if me.status_code == 429:
+        time.sleep(PEER_WINDOW)
+        return _following(base, token)
+    return int(me.json()["following_count"])
+
+
+def _runner_run(base: str, ids: list[str]) -> dict:
+    """Hirondelle's runner and Mastodon adapter, its request pool set to the peer's budget."""
+    import requests
+    from django.utils import timezone
+
+    from hirondelle.identity.models import User
+    from hirondelle.migration.models import ConnectedAccount, PlanItem
+    from hirondelle.migration.services import running
+    from hirondelle.networks.budget import Budget, Pool
+    from hirondelle.networks.mastodon import MastodonAdapter
+    from hirondelle.networks.mastodon.adapter import DEFAULT_POOLS
+
+    user = User.objects.create(username="bench-peer")
+    account = ConnectedAccount.objects.create(
+        user=user, network=Network.MASTODON, server=base, handle="me0", remote_id="me0"
+    )
+    now = timezone.now()
+    PlanItem.objects.bulk_create(
+        PlanItem(
+            account=account,
+            kind="follow",
+            x_id=str(i),
+            target_id=f"{base}/users/t{i}",
+            target_handle=f"t{i}",
+            payload={"local_id": lid},
+            key=f"peer-{i}",
+            next_attempt_at=now,
+        )
+        for i, lid in enumerate(ids)
+    )
+    counting = _Counting()
+    session = requests.Session()
+    session.hooks["response"].append(counting)
+    adapter = MastodonAdapter(base, "token0", session=session)
+    # Scaled like the peer; the daily follow pool is out of reach of this short
+    # run (the peer does not enforce it).
+    adapter.budget = Budget(
+        {
+            **DEFAULT_POOLS,
+            "requests": Pool(limit=PEER_LIMIT, period=PEER_WINDOW),
+            "follows": Pool(limit=10**9, period=86400),
+        }
+    )
+    original = running.adapter_for
+    running.adapter_for = lambda account: adapter
+    t = time.perf_counter()
+    try:
+        running.run_until_idle([account], sleep=time.sleep, max_sleep=PEER_WINDOW)
+    finally:
+        running.adapter_for = original
+    wall = time.perf_counter() - t
+    done = PlanItem.objects.filter(account=account, state=PlanItem.State.DONE).count()
+    return {"wall": wall, "done": done, "requests": counting.requests, "refused": counting.refused}
+
+
+def _fixed_pace_run(base: str, ids: list[str], token: str) -> dict:
+    """A tool that reads no budget: the same two requests per follow, a fixed pause 10 % slow."""
+    import requests
+
+    counting = _Counting()
+    session = requests.Session()
+    session.hooks["response"].append(counting)
+    session.headers["Authorization"] = f"Bearer {token}"
+    pause = PEER_WINDOW / PEER_LIMIT / 0.9
+    done = 0
+    t = time.perf_counter()
+    for lid in ids:
+        for method, path, params in (
+            ("GET", "/api/v1/accounts/relationships", {"id[]": lid}),
+            ("POST", f"/api/v1/accounts/{lid}/follow", None),
+        ):
+            while True:
+                r = session.request(method, base + path, params=params, timeout=10)
+                time.sleep(pause)
+                if r.status_code != 429:
+                    break
+        done += r.ok
+    return {
+        "wall": time.perf_counter() - t,
+        "done": done,
+        "requests": counting.requests,
+        "refused": counting.refused,
+    }
+
+
+def _until_refused_run(base: str, ids: list[str], token: str) -> dict:
+    """The strongest simple client: as fast as it can, and on a 429 wait for the window's reset."""
+    import requests
+
+    counting = _Counting()
+    session = requests.Session()
+    session.hooks["response"].append(counting)
+    session.headers["Authorization"] = f"Bearer {token}"
+    done = 0
+    t = time.perf_counter()
+    for lid in ids:
+        for method, path, params in (
+            ("GET", "/api/v1/accounts/relationships", {"id[]": lid}),
+            ("POST", f"/api/v1/accounts/{lid}/follow", None),
+        ):
+            while True:
+                r = session.request(method, base + path, params=params, timeout=10)
+                if r.status_code != 429:
+                    break
+                time.sleep(max(0.25, int(r.headers["X-RateLimit-Reset"]) - time.time()))
+        done += r.ok
+    return {
+        "wall": time.perf_counter() - t,
+        "done": done,
+        "requests": counting.requests,
+        "refused": counting.refused,
+    }
+
+
+def real_run(follows: int) -> bool:
+    """Returns whether the goal is met: the runner within 10 % of the rules' floor, no 429."""
+    server = _peer(follows)
+    try:
+        base = server.base_url
+        ids = _target_ids(base, follows)
+        time.sleep(PEER_WINDOW)
+        print(
+            f"\nReal run against mastodon-mock on 127.0.0.1 enforcing {PEER_LIMIT} requests per "
+            f"{PEER_WINDOW} s per account (Mastodon: 300 per 300 s; here the window is "
+            f"{300 / PEER_WINDOW:.0f}x shorter and holds {300 / PEER_LIMIT:.0f}x fewer requests, "
+            f"{PEER_LIMIT / PEER_WINDOW:.1f} requests/s instead of 1); the daily follow limit "
+            f"is not enforced by this peer. {follows} follows, 2 requests each."
+        )
+        rows = []
+        for label, run, token in (
+            ("hirondelle runner", lambda: _runner_run(base, ids), "token0"),
+            ("until refused", lambda: _until_refused_run(base, ids, "token1"), "token1"),
+            ("fixed pace", lambda: _fixed_pace_run(base, ids, "token2"), "token2"),
+        ):
+            r = run()
+            time.sleep(PEER_WINDOW)
+            r["following"] = _following(base, token)
+            rows.append((label, r))
+        # The least time any client needs: every full window used, from a fresh one.
+        windows = -(-2 * follows // PEER_LIMIT) - 1
+        floor = windows * PEER_WINDOW
+        print(f"  rules' floor: {floor:.1f} s ({windows} full windows after the first)")
+        print(f"  {'client':18} {'seconds':>8} {'follows':>8} {'requests':>9} {'429s':>5}")
+        for label, r in rows:
+            print(
+                f"  {label:18} {r['wall']:>8.1f} {r['following']:>8} {r['requests']:>9} "
+                f"{r['refused']:>5}"
+            )
+        ours = rows[0][1]
+        met = (
+            ours["following"] == follows
+            and ours["refused"] == 0
+            and ours["wall"] <= max(floor * 1.1, floor + PEER_WINDOW)
+        )
+        best = min(r["wall"] for _, r in rows[1:])
+        print(
+            f"  goal: every follow done, no 429, within 10 % (or one window) of the floor; "
+            f"runner {ours['wall']:.1f} s vs best simple client {best:.1f} s: "
+            f"{'goal met' if met else 'GOAL MISSED'}"
+        )
+        return met
+    finally:
+        server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mastodon-follows", type=int, default=4000)
     parser.add_argument("--bluesky-follows", type=int, default=40000)
     parser.add_argument("--cap-days", type=float, default=30)
+    parser.add_argument(
+        "--peer-follows", type=int, default=150, help="follows in the real run (0: skip it)"
+    )
+    parser.add_argument("--smoke", action="store_true", help="small sizes, to keep it working")
     args = parser.parse_args()
+    if args.smoke:
+        args.mastodon_follows, args.bluesky_follows, args.peer_follows = 40, 400, 15
     call_command("migrate", verbosity=0)
     print(
         f"{'network':9} {'planned':>8} {'done':>7} {'dup':>4} {'finished h':>10} "
@@ -183,6 +440,18 @@ def main() -> None:
             f"{r['finished_h']:>10.1f} {r['floor_h']:>13.1f} {r['fixed_pacing_h']:>12.1f} "
             f"{r['achieved_per_h']:>9.1f} {r['wall_s']:>7.1f}"
         )
+        met = (
+            r["done"] == r["planned"]
+            and r["duplicates"] == 0
+            and r["finished_h"] <= max(r["floor_h"] * 1.05, r["floor_h"] + 1)
+            and r["finished_h"] < r["fixed_pacing_h"]
+        )
+        print(
+            f"  goal ({r['network']}): all done once, within 5 % (or an hour) of the rules' "
+            f"floor, before fixed pacing: {'goal met' if met else 'GOAL MISSED'}"
+        )
+    if args.peer_follows:
+        real_run(args.peer_follows)
 
 
 if __name__ == "__main__":

@@ -7,15 +7,27 @@ import pytest
 from hirondelle.identity.models import Evidence, User, XAccount
 from hirondelle.identity.services.directory import assert_link, set_consent
 from hirondelle.migration.models import Direction, Migration
+from hirondelle.migration.services import matching
 from hirondelle.migration.services.importing import write_edges
 from hirondelle.migration.services.matching import (
     count_matches,
+    graph_is_larger,
     match_migration,
     migrations_containing,
 )
+from hirondelle.portal.services import later, stats
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True, params=["edges first", "links first"])
+def join_order(request, monkeypatch):
+    """Every test here runs with the join starting from each side: same answers."""
+    links_first = request.param == "links first"
+    for module in (matching, later, stats):
+        monkeypatch.setattr(module, "graph_is_larger", lambda *a, **k: links_first)
+    return request.param
 
 
 def person_on(
@@ -150,3 +162,32 @@ def test_reverse_lookup_finds_every_migration_containing_an_x_id(migration, grap
         (migration.pk, Direction.FOLLOWERS)
     ]
     assert migrations_containing(44) == []
+
+
+def test_the_join_starts_from_the_smaller_side(graph):
+    migration = graph({"followers": [1, 2, 3]})
+    assert not graph_is_larger(migration, "identity_link")  # no counts: the edges first
+    migration.counts = {"followers": 3, "following": 0}
+    assert graph_is_larger(migration, "identity_link")  # an empty directory: links first
+    person_on(1, "one@a.social", "roster")
+    person_on(2, "two@a.social", "roster")
+    person_on(3, "three@a.social", "roster")
+    assert not graph_is_larger(migration, "identity_link")  # as many links as edges
+    assert graph_is_larger(migration, "identity_link", Direction.FOLLOWERS) is False
+    assert graph_is_larger(migration, "identity_link", Direction.FOLLOWING) is False
+
+
+def test_arrivals_and_personal_figures_either_way(graph, migration):
+    graph({"following": [1, 2, 4], "followers": [1, 3]})
+    person_on(1, "one@a.social", "roster")
+    person_on(2, "two.bsky.social", "domain", network="bluesky", uri="did:plc:two")
+    person_on(3, "three@a.social", "roster", findable=False)
+    person_on(5, "five@a.social", "roster")  # not in the graph
+    migration.imported_at = datetime(2025, 1, 1, tzinfo=UTC)
+    arrivals = later.arrivals_since(migration)
+    assert sorted((a.handle, a.directions) for a in arrivals) == [
+        ("one@a.social", ("followers", "following")),
+        ("two.bsky.social", ("following",)),
+    ]
+    figures = stats.personal_stats(migration)
+    assert (figures.following, figures.reachable) == (3, {"mastodon": 1, "bluesky": 1})

@@ -178,3 +178,41 @@ def test_x_ids_past_two_to_the_63_round_trip():
     for bad in (0, -1, 2**64, "12a"):
         with pytest.raises(ValueError, match="not an X id"):
             x_id_to_db(bad)
+
+
+def test_posts_listed_twice_across_batches_keep_the_last(owner, monkeypatch):
+    """The fresh path (plain COPY on PostgreSQL) falls back to the upsert on a repeated id."""
+    from hirondelle.archive.records import Media, MediaKind, Mention, Post
+    from hirondelle.migration.services import importing
+
+    monkeypatch.setattr(importing, "POST_BATCH", 2)
+    m = Migration.objects.create(owner=owner, x_account=XAccount.objects.create(id=1))
+    at = datetime(2024, 5, 1, 12, 30, tzinfo=UTC)
+    first = Post(id="10", created_at=at, text="first", mentions=(Mention("ann", "7"),))
+    posts = [
+        first,
+        Post(id="11", created_at=at, text="other", media=(Media(MediaKind.PHOTO, "u", None),)),
+        replace(first, text="last & final", hashtags=("tag",)),
+    ]
+    importing._import_posts(m, posts, 1, None)
+    stored = {p.post_id: p.to_record() for p in ImportedPost.objects.filter(migration=m)}
+    assert stored == {"10": posts[2], "11": posts[1]}
+    importing._import_posts(m, [replace(posts[1], text="edited")], 2, None)
+    assert ImportedPost.objects.get(migration=m, post_id="11").text == "edited"
+    assert ImportedPost.objects.get(migration=m, post_id="11").generation == 2
+
+
+@pytest.mark.postgres_only
+def test_a_big_import_refreshes_postgresql_statistics(tmp_path, owner, monkeypatch):
+    """Without it the planner sees the edges as they were before the bulk load."""
+    from django.db import connection
+
+    from hirondelle.migration.services import importing
+
+    monkeypatch.setattr(importing, "ANALYZE_AFTER", 20)
+    spec = sample_spec(seed=4, n_posts=1, n_following=30)
+    import_archive(write_archive(tmp_path, spec), owner=owner)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [Edge._meta.db_table])
+        (estimate,) = cursor.fetchone()
+    assert estimate >= 30

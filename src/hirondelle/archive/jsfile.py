@@ -19,7 +19,7 @@ from hirondelle.archive.errors import ArchiveError
 
 __all__ = ["CHUNK_BYTES", "iter_batches", "read_object"]
 
-CHUNK_BYTES = 4 << 20
+CHUNK_BYTES = 1 << 20
 _WS = b" \t\r\n"
 _BYTE_AT = re.compile(r"\(byte (\d+)\)")
 # X pretty-prints items at two spaces of indentation: "\n  },\n  {".

@@ -537,16 +537,21 @@ class XArchive:
     @_guarded
     def edges(self, kind: EdgeKind | str) -> Iterator[str]:
         """X account ids (decimal strings) of one relation, streamed."""
+        for ids in self.edge_batches(kind):
+            yield from ids
+
+    @_guarded
+    def edge_batches(self, kind: EdgeKind | str) -> Iterator[list[str]]:
+        """The ids of `edges`, one list per decoded run: counting needs no per-id step."""
         kind = EdgeKind(kind)
         base, key = _WRAPPERS[kind]
         decoder = _GRAPH_DECODERS[kind]
         extract = _scan_ids(decoder, key)
         for name in self._files.get(base, ()):
             with self._open_data(name) as fh:
-                for ids in iter_batches(
+                yield from iter_batches(
                     fh, name, _OBJECTS_DECODER, on_bytes=self.progress, extract=extract
-                ):
-                    yield from ids
+                )
 
     def following(self) -> Iterator[str]:
         return self.edges(EdgeKind.FOLLOWING)

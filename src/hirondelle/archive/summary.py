@@ -26,12 +26,13 @@ def _count(iterable) -> int:
     return n
 
 
-def _count_named(ids, named: dict) -> tuple[int, int]:
-    """(ids, ids the posts name) of one graph relation."""
+def _count_named(batches, named: dict) -> tuple[int, int]:
+    """(ids, ids the posts name) of one graph relation, a decoded batch at a time."""
     total = hits = 0
-    for x_id in ids:
-        total += 1
-        hits += x_id in named
+    for batch in batches:
+        total += len(batch)
+        if named:
+            hits += sum(1 for x_id in batch if x_id in named)
     return total, hits
 
 
@@ -71,7 +72,7 @@ def summarize(archive: XArchive, progress: Callable[[int], None] | None = None) 
                 last = post.created_at
         named_ids = index.names()
         graph = {
-            key: _count_named(archive.edges(kind), named_ids)
+            key: _count_named(archive.edge_batches(kind), named_ids)
             for key, kind in (
                 ("following", EdgeKind.FOLLOWING),
                 ("followers", EdgeKind.FOLLOWER),

@@ -362,3 +362,22 @@ def test_an_expired_token_stops_apply_instead_of_failing_items(script, adapter) 
     with pytest.raises(AuthExpired):
         adapter.apply([follow(DAVE, "a"), follow(ERIN, "b")])
     assert [r.path for r in script.seen if r.method == "POST"] == ["/api/v1/accounts/7/follow"]
+
+
+def test_a_whole_second_reset_is_read_as_the_end_of_that_second(script, adapter) -> None:
+    """`X-RateLimit-Reset: 1700000030` means some time before 1700000031: wait for that."""
+    adapter.instance()
+    script.on(
+        "GET",
+        "/api/v1/accounts/verify_credentials",
+        reply(
+            body=account("1", "me"),
+            headers={
+                "X-RateLimit-Limit": "100",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(int(NOW) + 30),
+            },
+        ),
+    )
+    adapter.whoami()
+    assert adapter.budget.pools["requests"].reset_at == int(NOW) + 31

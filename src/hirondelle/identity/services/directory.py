@@ -14,14 +14,15 @@ snapshot follow the same rules:
 
 from __future__ import annotations
 
+import enum
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -245,7 +246,7 @@ def _merge_batch(
             changed.append(link)
         else:
             stats.unchanged += 1
-    Link.objects.bulk_create(new, batch_size=1000)
+    _insert(Link, new, unique=None)
     Link.objects.bulk_update(
         changed,
         [
@@ -275,19 +276,71 @@ def _proven_username(row: LinkRow) -> str:
     if row.evidence in (Evidence.X_OAUTH, Evidence.ROSTER):
         return row.x_username.lower()
     return ""
+def _insert(
+    model: type[models.Model],
+    objs: list[models.Model],
+    *,
+    unique: Sequence[str] | None = ("pk",),
+    update: Sequence[str] = (),
+) -> None:
+    """`bulk_create` for big merges, without the ORM building SQL for every value.
+
+    One statement built once, run by `executemany`: plain inserts
+    (`unique=None`), conflicts ignored (`unique` without `update`), or
+    `update` columns refreshed on conflict. Values are converted as the ORM
+    would (auto_now, database datetimes, choices as their values); no ids
+    are read back, so only for rows nobody needs the new id of.
+    """
+    if not objs:
+        return
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not isinstance(f, models.AutoField)]
+    now = timezone.now()
+    adapt = connection.ops.adapt_datetimefield_value
+    cols = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {meta.db_table} ({cols}) VALUES ({marks})"
+    if unique is not None:
+        keys = ", ".join(meta.pk.column if u == "pk" else meta.get_field(u).column for u in unique)
+        if update:
+            sets = ", ".join(
+                f"{meta.get_field(u).column} = excluded.{meta.get_field(u).column}" for u in update
+            )
+            sql += f" ON CONFLICT ({keys}) DO UPDATE SET {sets}"
+        else:
+            sql += f" ON CONFLICT ({keys}) DO NOTHING"
+    plan = [
+        (
+            f.attname,
+            getattr(f, "auto_now", False),
+            isinstance(f, models.DateTimeField),
+        )
+        for f in fields
+    ]
+    rows = []
+    for obj in objs:
+        row = []
+        for attname, auto_now, is_datetime in plan:
+            value = now if auto_now else getattr(obj, attname)
+            if isinstance(value, enum.Enum):
+                value = value.value
+            elif is_datetime and value is not None:
+                value = adapt(value)
+            row.append(value)
+        rows.append(row)
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def _upsert_x_accounts(batch: list[LinkRow]) -> None:
     names = {r.x_id: r.x_username for r in batch if r.x_username}
-    XAccount.objects.bulk_create(
+    _insert(
+        XAccount,
         [XAccount(id=x, username=n) for x, n in names.items()],
-        update_conflicts=True,
-        unique_fields=["id"],
-        update_fields=["username"],
+        unique=["id"],
+        update=["username"],
     )
-    XAccount.objects.bulk_create(
-        [XAccount(id=x) for x in {r.x_id for r in batch} - names.keys()], ignore_conflicts=True
-    )
+    _insert(XAccount, [XAccount(id=x) for x in {r.x_id for r in batch} - names.keys()])
 
 
 def _upsert_network_accounts(batch: list[LinkRow]) -> dict[tuple[str, str], NetworkAccount]:
@@ -331,8 +384,16 @@ def _upsert_network_accounts(batch: list[LinkRow]) -> dict[tuple[str, str], Netw
         # Free handles first, so that the unique (network, handle) holds throughout.
         NetworkAccount.objects.bulk_update(freed, ["handle"])
         NetworkAccount.objects.bulk_update(renamed, ["handle", "uri"])
-        for account in NetworkAccount.objects.bulk_create(to_create):
-            result[network, account.handle] = account
+        _insert(NetworkAccount, to_create, unique=None)
+        if to_create:  # the new ids, in one query (executemany returns none)
+            ids = dict(
+                NetworkAccount.objects.filter(
+                    network=network, handle__in=[a.handle for a in to_create]
+                ).values_list("handle", "id")
+            )
+            for account in to_create:
+                account.pk = ids[account.handle]
+                result[network, account.handle] = account
     if any(a.pk is None for a in result.values()):  # backends that return no ids
         for key, account in result.items():
             if account.pk is None:
@@ -363,7 +424,7 @@ def _merge_consents(rows: list[LinkRow], source: str) -> None:
             consent.findable, consent.auto_followable = findable, followable
             consent.auto_follow_arrivals, consent.source = follows, source
             changed.append(consent)
-    Consent.objects.bulk_create(new)
+    _insert(Consent, new, unique=None)
     Consent.objects.bulk_update(
         changed, ["findable", "auto_followable", "auto_follow_arrivals", "source"]
     )

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.db import connection
+from django.db.models import Exists, OuterRef
 
 from hirondelle.identity.models import (
     Consent,
@@ -36,6 +37,7 @@ __all__ = [
     "MatchResult",
     "count_matches",
     "graph_conflicts",
+    "graph_is_larger",
     "iter_matches",
     "match_migration",
     "migrations_containing",
@@ -102,24 +104,64 @@ def _threshold(migration: Migration, trust: Evidence | str | None) -> Evidence:
     return Evidence.parse(str(trust or migration.trust_threshold))
 
 
-def _match_sql() -> str:
-    """One direction of one migration's present graph, joined to usable, consented links.
+def graph_is_larger(migration: Migration, table: str, direction: Direction | None = None) -> bool:
+    """Whether the graph has more edges than `table` has rows (by its largest id).
 
-    Plain SQL, portable across SQLite and PostgreSQL: the join starts from the
-    edges' primary-key range and reaches links, consents and accounts by their
-    indexes, with no detour through the X account table.
+    Decides which side a join starts from: with an empty or small directory,
+    starting from the links and probing the edges' primary key costs a few
+    lookups, where starting from two million edges costs two million. The
+    largest id is an index's last entry (no count) and an upper bound of
+    the rows; the graph's size comes from the import's counts.
+    """
+    counts = migration.counts or {}
+    keys = [direction.key] if direction is not None else [d.key for d in Direction]
+    graph = sum(int(counts.get(k, 0)) for k in keys)
+    if not graph:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MAX(id) FROM {table}")
+        (largest,) = cursor.fetchone()
+    return (largest or 0) < graph
+
+
+def _join(links_first: bool, *, accounts: bool) -> str:
+    """FROM and WHERE of one direction's edges joined to usable, consented links.
+
+    The join starts from the edges' primary-key range, or, when the directory
+    is the smaller side, from the links, probing the edges' primary key. On
+    SQLite `CROSS JOIN` fixes that order (its planner has no statistics for
+    an empty or fresh table); PostgreSQL plans from its statistics, which the
+    import refreshes (`ANALYZE` after the bulk load).
     """
     edge, link = Edge._meta.db_table, Link._meta.db_table
     consent, account = Consent._meta.db_table, NetworkAccount._meta.db_table
+    if links_first:
+        tables = f"{link} l CROSS JOIN {consent} c CROSS JOIN {edge} e"
+        on = "c.x_account_id = l.x_account_id AND e.x_account_id = l.x_account_id AND "
+    else:
+        tables = (
+            f"{edge} e JOIN {link} l ON l.x_account_id = e.x_account_id "
+            f"JOIN {consent} c ON c.x_account_id = e.x_account_id"
+        )
+        on = ""
+    if accounts:
+        tables += f" JOIN {account} a ON a.id = l.network_account_id"
+    return (
+        f"FROM {tables} WHERE {on}"
+        "e.migration_id = %s AND e.direction = %s AND e.gone_at IS NULL "
+        "AND e.x_account_id <> %s AND l.state IN (%s, %s) AND c.findable = %s"
+    )
+
+
+def _match_sql(links_first: bool = False) -> str:
+    """One direction of one migration's present graph, joined to usable, consented links.
+
+    Plain SQL, portable across SQLite and PostgreSQL, reaching links, consents
+    and accounts by their indexes, with no detour through the X account table.
+    """
     return (
         "SELECT e.x_account_id, l.network, a.handle, a.uri, l.id, l.evidence, l.strength, "
-        "l.state, c.auto_followable, c.auto_follow_arrivals "
-        f"FROM {edge} e "
-        f"JOIN {link} l ON l.x_account_id = e.x_account_id "
-        f"JOIN {consent} c ON c.x_account_id = e.x_account_id "
-        f"JOIN {account} a ON a.id = l.network_account_id "
-        "WHERE e.migration_id = %s AND e.direction = %s AND e.gone_at IS NULL "
-        "AND e.x_account_id <> %s AND l.state IN (%s, %s) AND c.findable = %s"
+        "l.state, c.auto_followable, c.auto_follow_arrivals " + _join(links_first, accounts=True)
     )
 
 
@@ -143,10 +185,10 @@ def iter_matches(
 ) -> Iterator[Match]:
     """Stream matches without holding them: for counts over millions of edges."""
     threshold = _threshold(migration, trust)
-    sql = _match_sql()
     for direction in directions:
         key = direction.key
         params = _params(migration, direction)
+        sql = _match_sql(graph_is_larger(migration, Link._meta.db_table, direction))
         # A server-side cursor on PostgreSQL: memory stays bounded by `chunk`.
         with connection.chunked_cursor() as cursor:
             cursor.execute(sql, params)
@@ -186,17 +228,11 @@ def match_migration(migration: Migration, *, trust: Evidence | str | None = None
     return result
 
 
-def _count_sql() -> str:
+def _count_sql(links_first: bool = False) -> str:
     """Matches of one direction grouped by what the trust decision reads."""
-    edge, link, consent = Edge._meta.db_table, Link._meta.db_table, Consent._meta.db_table
     return (
         "SELECT l.network, l.strength, l.state, c.auto_followable, c.auto_follow_arrivals, "
-        "COUNT(*) "
-        f"FROM {edge} e "
-        f"JOIN {link} l ON l.x_account_id = e.x_account_id "
-        f"JOIN {consent} c ON c.x_account_id = e.x_account_id "
-        "WHERE e.migration_id = %s AND e.direction = %s AND e.gone_at IS NULL "
-        "AND e.x_account_id <> %s AND l.state IN (%s, %s) AND c.findable = %s "
+        "COUNT(*) " + _join(links_first, accounts=False) + " "
         "GROUP BY l.network, l.strength, l.state, c.auto_followable, c.auto_follow_arrivals"
     )
 
@@ -209,9 +245,9 @@ def count_matches(migration: Migration, *, trust: Evidence | str | None = None) 
     """
     threshold = _threshold(migration, trust)
     counts = {d.key: {n: {"auto": 0, "review": 0} for n in NETWORKS} for d in Direction}
-    sql = _count_sql()
     with connection.cursor() as cursor:
         for direction in Direction:
+            sql = _count_sql(graph_is_larger(migration, Link._meta.db_table, direction))
             cursor.execute(sql, _params(migration, direction))
             for network, strength, state, able, follows, n in cursor.fetchall():
                 review = decide(
@@ -227,13 +263,25 @@ def count_matches(migration: Migration, *, trust: Evidence | str | None = None) 
 
 
 def graph_conflicts(migration: Migration) -> list[ConflictInfo]:
-    """Conflicts about X accounts in the migration's present graph, to be shown."""
-    graph = Edge.objects.filter(migration=migration, gone_at=None).values("x_account_id")
+    """Conflicts about X accounts in the migration's present graph, to be shown.
+
+    Conflicts are few: each one probes the graph's edges (`edge_reverse`)
+    rather than the whole graph being listed, unless the graph is the smaller.
+    """
+    conflicts = LinkConflict.objects.all()
+    if graph_is_larger(migration, LinkConflict._meta.db_table):
+        edges = Edge.objects.filter(
+            migration=migration, gone_at=None, x_account_id=OuterRef("x_account_id")
+        )
+        conflicts = conflicts.filter(Exists(edges))
+    else:
+        graph = Edge.objects.filter(migration=migration, gone_at=None).values("x_account_id")
+        conflicts = conflicts.filter(x_account_id__in=graph)
     return [
         ConflictInfo(
             x_id_from_db(c.x_account_id), c.network, c.winner_id, c.contenders, not c.is_open
         )
-        for c in LinkConflict.objects.filter(x_account_id__in=graph).order_by("x_account_id")
+        for c in conflicts.order_by("x_account_id")
     ]
 
 

@@ -116,7 +116,12 @@ def rate_headers(headers: Mapping[str, str], now: float) -> RateHeaders | None:
         if retry_after is None:
             return None
         return RateHeaders(math.nan, 0.0, now + retry_after, retry_after)
-    reset = _parse_time(headers.get("X-RateLimit-Reset", ""))
+    raw_reset = headers.get("X-RateLimit-Reset", "").strip()
+    reset = _parse_time(raw_reset)
+    if reset is not None and raw_reset.isdigit():
+        # Whole seconds (GoToSocial, mastodon-mock): the window ends somewhere in
+        # the second after; starting the next one early draws a 429.
+        reset += 1.0
     if reset is None:
         reset_at = now + (retry_after or FALLBACK_RETRY_AFTER)
     else:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import Exists, OuterRef, Q
+
 from hirondelle.identity.models import Link
 from hirondelle.migration.models import Direction, Edge, Migration, PlanItem
+from hirondelle.migration.services.matching import graph_is_larger
 
 __all__ = ["Arrival", "arrivals_since"]
 
@@ -30,10 +33,16 @@ def arrivals_since(migration: Migration, *, limit: int = 500) -> list[Arrival]:
         direction__in=[Direction.FOLLOWING, Direction.FOLLOWERS],
         gone_at=None,
     )
+    # Start from the smaller side: a few new links probe the graph's edges;
+    # a big directory is narrowed by the graph (see `graph_is_larger`).
+    if graph_is_larger(migration, Link._meta.db_table):
+        in_graph = Exists(graph.filter(x_account_id=OuterRef("x_account_id")))
+    else:
+        in_graph = Q(x_account_id__in=graph.values("x_account_id"))
     links = list(
         Link.objects.usable()
         .findable()
-        .filter(x_account_id__in=graph.values("x_account_id"), asserted_at__gt=since)
+        .filter(in_graph, asserted_at__gt=since)
         .exclude(x_account_id=migration.x_account_id)
         .select_related("network_account")
         .order_by("-asserted_at")[:limit]

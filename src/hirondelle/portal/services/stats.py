@@ -9,11 +9,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Min
+from django.db.models import Exists, Min, OuterRef, Q
 
 from hirondelle.identity.models import Consent, Link
 from hirondelle.migration.models import Direction, Edge, Migration, PlanItem
-from hirondelle.migration.services.matching import NETWORKS
+from hirondelle.migration.services.matching import NETWORKS, graph_is_larger
 from hirondelle.networks.base import ActionKind
 
 __all__ = ["PersonalStats", "PublicStats", "personal_stats", "public_stats"]
@@ -61,10 +61,14 @@ def personal_stats(migration: Migration) -> PersonalStats:
         migration=migration, direction=Direction.FOLLOWING, gone_at=None
     ).values("x_account_id")
     following = graph.count()
+    if graph_is_larger(migration, Link._meta.db_table, Direction.FOLLOWING):
+        in_graph = Exists(graph.filter(x_account_id=OuterRef("x_account_id")))
+    else:
+        in_graph = Q(x_account_id__in=graph)
     links = (
         Link.objects.usable()
         .findable()
-        .filter(x_account_id__in=graph)
+        .filter(in_graph)
         .exclude(x_account_id=migration.x_account_id)
         .values("network", "x_account_id")
         .annotate(first=Min("asserted_at"))

@@ -98,6 +98,16 @@ class Settings(BaseSettings):
     x_token_url: str = "https://api.x.com/2/oauth2/token"
     x_revoke_url: str = "https://api.x.com/2/oauth2/revoke"
     x_api_url: str = "https://api.x.com/2"
+    #: Mastodon servers the sign-in page suggests to people with no account
+    #: yet (a JSON list of addresses, in the order shown). Empty: a short
+    #: list shipped with Hirondelle (portal/data/servers.json), by language.
+    recommended_servers: list[str] = []
+    #: The Mastodon server an institution runs for its own people
+    #: (``social.example.org``); shown first on the sign-in page, with
+    #: `institution_name`. Empty: none.
+    institution_server: str = ""
+    #: The institution's name, as its people know it ("Ville de Lyon").
+    institution_name: str = ""
 
     @field_validator("data_dir")
     @classmethod

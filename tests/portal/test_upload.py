@@ -99,7 +99,7 @@ def test_posts_need_the_republish_choice(alice) -> None:
 def test_not_an_archive_without_account(alice) -> None:
     response = _new(alice, {"data/following.js": 10})
     assert response.status_code == 400
-    assert "account.js" in response.json()["error"]
+    assert "names your account" in response.json()["error"]
 
 
 @pytest.mark.parametrize(

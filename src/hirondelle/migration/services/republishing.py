@@ -36,6 +36,8 @@ class RepublishSummary:
     media_dropped: int = 0
     errors: list[str] = field(default_factory=list)  # posts that cannot go, and why
     by_year: Counter = field(default_factory=Counter)
+    #: A few posts as they will appear (the first ones, a thread, one with media).
+    samples: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
@@ -48,6 +50,7 @@ class RepublishSummary:
             "media_dropped": self.media_dropped,
             "errors": self.errors,
             "by_year": dict(sorted(self.by_year.items())),
+            "samples": self.samples,
         }
 
 
@@ -103,6 +106,40 @@ def _ref(ref: compose.PartRef | None) -> dict | None:
     return {"post_id": ref.post_id, "part": ref.part} if ref else None
 
 
+SAMPLES = 4
+
+
+def _keep_sample(summary: RepublishSummary, prepared) -> None:
+    """Keep the first posts, the first thread and the first post with media."""
+    if len(summary.samples) >= SAMPLES or not prepared.drafts:
+        return
+    drafts = prepared.drafts
+    is_thread = len(drafts) > 1
+    has_media = any(d.media for d in drafts)
+    kinds = {k for s in summary.samples for k in s["kinds"]}
+    wanted = (
+        len(summary.samples) < 2
+        or (is_thread and "thread" not in kinds)
+        or (has_media and "media" not in kinds)
+    )
+    if not wanted:
+        return
+    summary.samples.append(
+        {
+            "created_at": drafts[0].created_at.isoformat(),
+            "kinds": (["thread"] if is_thread else []) + (["media"] if has_media else []),
+            "parts": [
+                {
+                    "text": d.text,
+                    "media": [str(m.kind) for m in d.media],
+                    "media_dropped": d.media_dropped,
+                }
+                for d in drafts
+            ],
+        }
+    )
+
+
 def plan_republish(
     migration: Migration,
     account: ConnectedAccount,
@@ -142,6 +179,7 @@ def plan_republish(
         summary.by_year[prepared.post.created_at.year] += 1
         if prepared.post.media:
             summary.with_media += 1
+        _keep_sample(summary, prepared)
         for draft in prepared.drafts:
             summary.parts += 1
             summary.media_dropped += draft.media_dropped

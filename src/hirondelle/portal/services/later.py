@@ -8,7 +8,7 @@ from datetime import datetime
 from hirondelle.identity.models import Link
 from hirondelle.migration.models import Direction, Edge, Migration, PlanItem
 
-__all__ = ["Arrival", "arrivals_since"]
+__all__ = ["Arrival", "arrivals_since", "record_visit"]
 
 
 @dataclass(frozen=True)
@@ -20,11 +20,27 @@ class Arrival:
     directions: tuple[str, ...]
     queued: bool  # a follow is planned or done on one of my accounts
     link_id: int = 0  # for the "Report" link
+    evidence_code: str = ""  # for the proof in words
 
 
-def arrivals_since(migration: Migration, *, limit: int = 500) -> list[Arrival]:
-    """Consented links to people of my graph, newer than my last import, newest first."""
-    since = migration.imported_at or migration.created_at
+def record_visit(user) -> datetime | None:
+    """Note that the person opened the "Later arrivals" page now; returns their
+    previous visit (None the first time)."""
+    from django.utils import timezone
+
+    from hirondelle.portal.models import ArrivalsVisit
+
+    previous = ArrivalsVisit.objects.filter(user=user).values_list("seen_at", flat=True).first()
+    ArrivalsVisit.objects.update_or_create(user=user, defaults={"seen_at": timezone.now()})
+    return previous
+
+
+def arrivals_since(
+    migration: Migration, *, since: datetime | None = None, limit: int = 500
+) -> list[Arrival]:
+    """Consented links to people of my graph, newer than `since` (by default my
+    first import, so a newer archive sent later hides no one), newest first."""
+    since = since or migration.created_at
     graph = Edge.objects.filter(
         migration=migration,
         direction__in=[Direction.FOLLOWING, Direction.FOLLOWERS],
@@ -58,6 +74,7 @@ def arrivals_since(migration: Migration, *, limit: int = 500) -> list[Arrival]:
             directions=tuple(sorted(directions.get(link.x_account_id, []))),
             queued=(link.network, str(link.x_account_id)) in queued,
             link_id=link.pk,
+            evidence_code=str(link.evidence),
         )
         for link in links
     ]

@@ -59,7 +59,7 @@ def run(request: HttpRequest) -> HttpResponse:
                 "eta": _("About %(time)s left at the pace the networks allow."),
                 "finished": _("Finished: everything planned was done."),
                 "finished_failed": _("Finished, but %(failed)s could not be done: see why below."),
-                "done_of": _("%(done)s of %(total)s done"),
+                "done_of": _("%(done)s of %(total)s finished"),
                 "kinds": {k: str(v) for k, v in KIND_LABELS.items()},
                 "units": {"s": _("s"), "min": _("min"), "h": _("h"), "d": _("days")},
             },

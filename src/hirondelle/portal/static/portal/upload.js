@@ -98,6 +98,7 @@
 
   $("archive-file").addEventListener("change", async (event) => {
     file = event.target.files[0] || null;
+    if (file) $("file-name").textContent = file.name;
     $("plan").hidden = true;
     $("error").textContent = "";
     if (!file) return;

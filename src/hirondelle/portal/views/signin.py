@@ -1,3 +1,5 @@
+from datetime import date
+
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -29,7 +31,7 @@ def signin(request: HttpRequest) -> HttpResponse:
         {
             "bluesky_oauth": offer(),
             "servers": suggested_servers(get_language() or "fr"),
-            "servers_checked": shipped_list()["checked"],
+            "servers_checked": date.fromisoformat(shipped_list()["checked"]),
             "servers_source": shipped_list()["source"],
             "own_list": bool(get_settings().recommended_servers),
         },

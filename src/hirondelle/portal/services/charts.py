@@ -73,7 +73,9 @@ def line_chart(
         'stroke="#888"/>'
     )
     out.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#888"/>')
-    for frac in (0, 0.5, 1):
+    # A count of people has no half: no middle line when it would fall between two.
+    fracs = (0, 0.5, 1) if percent or float(top_value / 2).is_integer() else (0, 1)
+    for frac in fracs:
         value = top_value * frac
         digits = 1 if top_value < 10 and value != int(value) else 0
         label = formats.number_format(value, decimal_pos=digits, force_grouping=True)

@@ -101,22 +101,40 @@ STEPS: tuple[Step, ...] = (
 )
 
 
-def _done(user, key: str) -> bool:
+def _done(user) -> set[str]:
+    """The steps the person has been through (a few cheap queries)."""
+    from hirondelle.migration.models import PlanItem
+    from hirondelle.portal.models import ReviewChoice
     from hirondelle.portal.services.current import current_migration, my_accounts
 
     if not user.is_authenticated:
-        return False
-    if key == "archive":
-        return current_migration(user) is not None
-    if key == "accounts":
-        return bool(my_accounts(user))
-    return False
+        return set()
+    done = set()
+    migration = current_migration(user)
+    if migration is not None:
+        done.add("archive")
+        if ReviewChoice.objects.filter(migration=migration).exists():
+            done.add("found")
+    if my_accounts(user):
+        done.add("accounts")
+    kinds = set(
+        PlanItem.objects.filter(account__user=user)
+        .order_by()
+        .values_list("kind", flat=True)
+        .distinct()
+    )
+    if kinds - {"post"}:
+        done.add("reconnect")
+    if "post" in kinds:
+        done.add("posts")
+    return done
 
 
 @register.inclusion_tag("portal/_steps.html", takes_context=True)
 def steps(context, current: str, intro: bool = True) -> dict:
     """The steps indicator, and what the current step does (see STEPS)."""
     user = context.get("user")
+    done = _done(user) if user is not None else set()
     rows = []
     number = 0
     for i, step in enumerate(STEPS, start=1):
@@ -128,7 +146,7 @@ def steps(context, current: str, intro: bool = True) -> dict:
                 "step": step,
                 "url": reverse(step.url_name),
                 "current": step.key == current,
-                "done": user is not None and _done(user, step.key),
+                "done": step.key in done,
             }
         )
     here = STEPS[number - 1] if number else None

@@ -83,7 +83,8 @@ MIDDLEWARE = [
     # First, so the in-process worker sees every request (hirondelle serve).
     "hirondelle.portal.middleware.PageFirstMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # WhiteNoise, streaming asynchronously under ASGI.
+    "hirondelle.portal.middleware.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -24,7 +24,7 @@ from hirondelle.compose import (
     prepare_many,
 )
 from hirondelle.compose._patterns import MASTODON_MENTION
-from hirondelle.networks.base import MediaUpload, Network, PublishedPost, RemoteAccount
+from hirondelle.networks.base import Network, PublishedPost, RemoteAccount
 from tests.compose.strategies import (
     EXAMPLES,
     bluesky_resolver,
@@ -98,11 +98,23 @@ def test_thread_continues_after_the_parents_last_part() -> None:
     assert draft.thread_root == PartRef("1", 0)
 
 
-def test_reply_whose_parent_is_not_republished_stands_alone() -> None:
+def test_reply_whose_parent_is_not_republished_says_whom_it_answered() -> None:
     post = post_with("@bob oui", id="3", reply_to_post_id="2", reply_to_screen_name="bob")
     (draft,) = prepare(post, "bluesky")
     assert draft.reply_to is None
     assert draft.thread_root is None
+    assert draft.answers == "2"
+    assert draft.text.startswith("Replying to a post on X: x.com/bob/status/2\n\n")
+    link = next(f for f in draft.facets if "link" in f["features"][0]["$type"])
+    assert link["features"][0]["uri"] == "https://x.com/bob/status/2"
+    # One's own post left out (by a date filter): the thread says where it came from.
+    own = replace(post, is_self_reply=True, reply_to_screen_name="me", text="suite")
+    (draft,) = prepare(own, "mastodon", options=Options(language="fr"))
+    assert draft.text.startswith("Suite d’un message précédent sur X : https://x.com/me/status/2")
+    # A parent republished in this run or before: a real reply, no line.
+    (draft,) = prepare(post, "bluesky", pending={"2"})
+    assert (draft.reply_to, draft.answers) == (PartRef("2", LAST), None)
+    assert draft.text == "@bob oui"
 
 
 def test_mastodon_states_the_original_date() -> None:
@@ -148,29 +160,6 @@ def test_bad_options_are_refused() -> None:
         Options(visibility="secret")
     with pytest.raises(ComposeError, match="date_line"):
         Options(date_line="middle")
-
-
-def test_outgoing_resolves_references_at_publish_time() -> None:
-    post = post_with(LONG, id="1000", reply_to_post_id="999", is_self_reply=True)
-    drafts = prepare(post, "bluesky", pending={"999"})
-    published = {
-        PartRef("999", LAST): PublishedPost("at://999", "c999"),
-        PartRef("1000", 0): PublishedPost("at://1000/0", "c0"),
-    }
-    upload = MediaUpload(b"jpeg", "image/jpeg")
-    first = drafts[0].outgoing(published.get, [upload])
-    assert first.reply_to == PublishedPost("at://999", "c999")
-    assert first.media == (upload,)
-    assert (first.text, first.key, first.created_at) == (
-        drafts[0].text,
-        drafts[0].key,
-        drafts[0].created_at,
-    )
-    second = drafts[1].outgoing(published.get)
-    assert second.reply_to == PublishedPost("at://1000/0", "c0")
-    assert second.thread_root is None  # 999's thread root: the adapter reads it from 999
-    with pytest.raises(ComposeError, match="published first"):
-        drafts[2].outgoing(published.get)
 
 
 def test_prepare_many_plans_and_reports_posts_that_cannot_go() -> None:

@@ -130,3 +130,28 @@ def test_roster_and_conflicts_commands(run, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("x_id,fediverse\nabc,x@y.z\n")
     assert "line 2" in run("directory", "roster", str(bad), "--institution", "G", ok=False).output
+
+
+def test_directory_link_asks_for_the_consent_that_makes_it_matchable(run, imported):
+    followed, other = imported.following[0], imported.following[1]
+    out = run("directory", "link", followed, "mastodon", "friend@a.social", "--evidence", "roster")
+    assert "Not used for matching yet" in out.output
+    assert "--findable" in out.output
+    assert json.loads(run("match", "--json").output)["following"]["mastodon"]["auto"] == 0
+    out = run(
+        "directory",
+        "link",
+        other,
+        "mastodon",
+        "pal@a.social",
+        "--evidence",
+        "roster",
+        "--auto-followable",
+    )
+    assert "Their consent is recorded" in out.output
+    assert "Not used for matching" not in out.output
+    assert json.loads(run("match", "--json").output)["following"]["mastodon"]["auto"] == 1
+    # Linking again without the flag keeps the consent, and says nothing against it.
+    out = run("directory", "link", other, "mastodon", "pal@a.social", "--evidence", "roster")
+    assert "Not used for matching" not in out.output
+    assert json.loads(run("match", "--json").output)["following"]["mastodon"]["auto"] == 1

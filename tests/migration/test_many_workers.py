@@ -42,6 +42,7 @@ PEOPLE = 3
 TARGETS = 40
 WORKERS = 4
 COPIES = 4  # how many times each account's task is queued
+FOLLOW_SECONDS = 0.05  # the server's time per follow request
 
 SETUP = """
 import json, sys
@@ -106,6 +107,10 @@ class CountingApp:
         if self._one_at_a_time is None:
             self._one_at_a_time = asyncio.Lock()
         async with self._one_at_a_time:
+            if scope["method"] == "POST" and scope["path"].endswith("/follow"):
+                # A follow takes a while, as on a real server: one worker alone
+                # cannot drain the queue before the others are up.
+                await asyncio.sleep(FOLLOW_SECONDS)
             await self.app(scope, receive, send)
 
 
@@ -235,8 +240,14 @@ def test_workers_share_one_queue_without_doing_an_item_twice(
 
     with psycopg.connect(worker_database) as db:
         ran = db.execute(
-            "SELECT worker_ids FROM django_tasks_database_dbtaskresult WHERE status = 'SUCCESSFUL'"
+            "SELECT worker_ids, return_value FROM django_tasks_database_dbtaskresult "
+            "WHERE status = 'SUCCESSFUL'"
         ).fetchall()
-    workers_seen = {w for (ids,) in ran for w in ids}
-    print(f"{len(ran)} tasks ran, on {len(workers_seen)} of {WORKERS} workers")
+    workers_seen = {w for (ids, _) in ran for w in ids}
+    # The workers that did follows (not just found the account's lease taken).
+    working = {w for (ids, value) in ran if (value or {}).get("done") for w in ids}
+    follows_done = sum((value or {}).get("done", 0) for (_, value) in ran)
+    print(f"{len(ran)} tasks ran on {len(workers_seen)} of {WORKERS} workers; follows by {working}")
     assert len(ran) >= PEOPLE * COPIES
+    assert follows_done == PEOPLE * TARGETS
+    assert len(working) >= 2, f"one worker did all the work: {working}"

@@ -82,3 +82,16 @@ def test_threads_are_rebuilt_and_resume_never_posts_twice(migration, bluesky_acc
     # Backdating: the original date travels with every part.
     for post in server.posts:
         assert post.created_at is not None
+
+
+def test_replies_whose_parent_is_not_republished_link_to_it(migration, spec, bluesky_account):
+    """Replies to others (asked for) say whom they answered, with a link to it on X."""
+    filters = compose.Filters(include_replies=True)
+    summary = plan_republish(migration, bluesky_account, filters=filters)
+    others = [t for t in spec.tweets if t.reply_to and t.reply_to_user_id != spec.account.id]
+    assert summary.replies_with_link >= len(others) > 0
+    for t in others:
+        first = PlanItem.objects.filter(x_id=t.id).order_by("position").first()
+        assert first.payload["reply_to"] is None
+        assert first.payload["text"].startswith("Replying to a post on X: x.com/")
+    assert summary.as_dict()["replies_with_link"] == summary.replies_with_link

@@ -74,6 +74,7 @@ def test_preview_counts_and_changes_nothing(alice, alice_migration) -> None:
     assert preview["parts"] >= preview["posts"]
     assert sum(preview["by_year"].values()) == preview["posts"]
     assert preview["added"] == 0
+    assert "Each post at most 300 characters and 4 pictures" in response.content.decode()
     assert not PlanItem.objects.filter(kind=ActionKind.POST).exists()
     assert not DBTaskResult.objects.filter(task_path__endswith="advance_account").exists()
     # The choices stay on the page.

@@ -12,6 +12,7 @@ script, for what no server does on demand (429 storms, timeouts, garbage).
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 from collections.abc import Callable, Iterator
@@ -45,6 +46,7 @@ __all__ = [
     "mastodon_peer",
     "reply",
     "scripted_session",
+    "server_limits",
     "start_mastodon_peer",
 ]
 
@@ -103,6 +105,36 @@ def start_mastodon_peer(*, ratelimit: int | None = None, window: int = 300) -> M
         ),
     )
     return MockServer(config=config).start()
+
+
+@contextlib.contextmanager
+def server_limits(
+    *, max_characters: int, max_media_attachments: int | None = None
+) -> Iterator[None]:
+    """Make the mock serve (and enforce) another server's limits, for the `with` block.
+
+    mastodon-mock (a mock, not Mastodon) hard-codes Mastodon's defaults (500
+    characters, 4 media) in its instance document and in its status checks;
+    real servers choose their own (glitch-soc and many others allow 5,000 or
+    10,000). The mock runs in this process, so the two constants are swapped
+    here and restored after.
+    """
+    from mastodon_mock.routers import statuses
+    from mastodon_mock.serializers import instance
+
+    config = instance._STATUS_CONFIG
+    saved = (dict(config), statuses.MAX_STATUS_CHARACTERS, statuses.MAX_MEDIA_ATTACHMENTS)
+    config["max_characters"] = max_characters
+    statuses.MAX_STATUS_CHARACTERS = max_characters
+    if max_media_attachments is not None:
+        config["max_media_attachments"] = max_media_attachments
+        statuses.MAX_MEDIA_ATTACHMENTS = max_media_attachments
+    try:
+        yield
+    finally:
+        config.clear()
+        config.update(saved[0])
+        statuses.MAX_STATUS_CHARACTERS, statuses.MAX_MEDIA_ATTACHMENTS = saved[1:]
 
 
 @pytest.fixture(scope="session")

@@ -125,6 +125,10 @@ class TweetSpec:
     media: tuple[MediaSpec, ...] = ()
     edits: tuple[tuple[str, str], ...] = ()  # earlier versions (id, text), oldest first
     long: bool = False  # written as a truncated tweet plus a note-tweet.js entry
+    #: How the truncated tweet of a long post ends, as seen in real archives:
+    #: "ellipsis" (`…`), "ellipsis_links" (`…` then a t.co link to the post,
+    #: and the media link when there are media), "bare" (cut mid-word, no `…`).
+    long_form: str = "ellipsis"
     community: bool = False  # written to community-tweet.js
     lang: str = "en"
     source: str = "Twitter Web App"
@@ -302,6 +306,9 @@ class _Rendered:
     note: dict | None
     files: list[tuple[str, bool, bytes]]  # media file name, present, bytes
     post: Post  # expected, before thread linking
+    #: Notes of earlier edit versions longer than 280 characters (each version is
+    #: a post of its own on X, kept as a truncated tweet plus a note).
+    version_notes: list[dict] = field(default_factory=list)
 
 
 def _render(t: TweetSpec, spec: ArchiveSpec, media_dir: str) -> _Rendered:
@@ -315,10 +322,15 @@ def _render(t: TweetSpec, spec: ArchiveSpec, media_dir: str) -> _Rendered:
         for start, end, _url in spans:
             if start < cut < end:
                 cut = start
-        cut = body.rfind(" ", 0, cut) if " " in body[:cut] else cut
+        if t.long_form != "bare":
+            cut = body.rfind(" ", 0, cut) if " " in body[:cut] else cut
         cut = max(cut, 1)
-        tweet_text = body[:cut].rstrip() + "…"
+        tweet_text = body[:cut].rstrip() + ("" if t.long_form == "bare" else "…")
         tweet_spans = [s for s in spans if s[1] <= cut]
+        if t.long_form == "ellipsis_links":
+            web = f"https://twitter.com/i/web/status/{t.id}"
+            tweet_spans.append((len(tweet_text) + 1, len(tweet_text) + 1 + len(web), web))
+            tweet_text = f"{tweet_text} {web}"
     else:
         tweet_text, tweet_spans = body, spans
     prefix = ""
@@ -379,9 +391,10 @@ def _render(t: TweetSpec, spec: ArchiveSpec, media_dir: str) -> _Rendered:
     }
     expected_media: list[Media] = []
     if t.media:
-        offset = len(full) + 1
+        sep = "" if not full or full.endswith(" ") else " "  # "RT @name: " + the media link
+        offset = len(full) + len(sep)
         tco, short, extended, files, exp = _media_entities(t, t.id, offset, owner)
-        tweet["full_text"] = full + " " + tco
+        tweet["full_text"] = full + sep + tco
         tweet["display_text_range"] = ["0", str(len(full))]
         entities["media"] = short
         tweet["extended_entities"] = {"media": extended}
@@ -408,10 +421,19 @@ def _render(t: TweetSpec, spec: ArchiveSpec, media_dir: str) -> _Rendered:
     if t.community:
         tweet["community_id_str"] = "1500000000000000001"
     entries = []
+    version_notes: list[dict] = []
     all_ids = [*(e[0] for e in t.edits), t.id]
     if t.edits:
         for n, (eid, etext) in enumerate(t.edits):
             old, old_ents = _render_text(etext, [], eid)
+            if len(etext) > 280:
+                when = t.created_at - timedelta(minutes=len(t.edits) - n)
+                version = _render(
+                    TweetSpec(id=eid, created_at=when, text=etext, long=True, lang=t.lang), spec, ""
+                )
+                old = version.entries[-1]["full_text"]
+                old_ents = version.entries[-1]["entities"]["urls"]
+                version_notes.append(version.note)
             entry = {
                 "edit_info": {
                     "edit": {
@@ -522,7 +544,7 @@ def _render(t: TweetSpec, spec: ArchiveSpec, media_dir: str) -> _Rendered:
                     "originalName": "live",
                     "annotations": {},
                 },
-                "createdAt": _iso(t.created_at + timedelta(milliseconds=int(t.id) % 900)),
+                "createdAt": _iso(_note_time(t)),
                 "core": {
                     "styletags": [],
                     "urls": nurls,
@@ -578,7 +600,17 @@ def _render(t: TweetSpec, spec: ArchiveSpec, media_dir: str) -> _Rendered:
         is_community=t.community,
         edit_ids=tuple(all_ids) if t.edits else (),
     )
-    return _Rendered(entries, note, media_files, post)
+    return _Rendered(entries, note, media_files, post, version_notes)
+
+
+def _note_time(t: TweetSpec) -> datetime:
+    """A note's creation time: its post's id's millisecond when that falls in the post's second."""
+    if t.id.isdigit():
+        ms = (int(t.id) >> 22) + _TWEPOCH_MS
+        when = datetime.fromtimestamp(ms / 1000, UTC)
+        if int(when.timestamp()) == int(t.created_at.timestamp()):
+            return when
+    return t.created_at + timedelta(milliseconds=int(t.id) % 900)
 
 
 def _media_dir(era: str, community: bool) -> str:
@@ -658,8 +690,16 @@ def render_files(
     era: str = "2024",
     parts: dict[str, int] | None = None,
     seed: int = 0,
+    omit: Iterable[str] = (),
+    partial: bool = False,
 ) -> dict[str, bytes]:
-    """Every member of the archive (relative path → bytes), no wrapping folder."""
+    """Every member of the archive (relative path → bytes), no wrapping folder.
+
+    `omit` leaves members out while the manifest still lists them, as in a
+    trimmed or partly re-zipped archive: member names (`data/following.js`)
+    or folders ending in "/" (`data/tweets_media/`). `partial` marks the
+    manifest `isPartialArchive`, as X does for an archive split in several zips.
+    """
     if era not in _ERAS:
         raise ValueError(f"era must be one of {_ERAS}")
     parts = parts or {}
@@ -742,6 +782,7 @@ def render_files(
             bucket.append(e)
         if r.note:
             notes.append(r.note)
+        notes.extend(r.version_notes)
         mdir = _media_dir(era, t.community)
         for fname, present, blob in r.files:
             if present:
@@ -797,9 +838,16 @@ def render_files(
         else:
             items = [{"userListInfo": {"url": u}} for u in urls]
         add_type(camel, base.replace("-", "_"), base, items)
-    # Private files: poisoned, never to be opened.
+    # Private files: poisoned, never to be opened (listed in the manifest, as on X).
     for name in PRIVATE_FILES:
         files[f"{data}{name}"] = POISON
+        stem = name.removesuffix(".js")
+        camel = re.sub(r"-(\w)", lambda m: m.group(1).upper(), stem)
+        manifest_types[camel] = {
+            "files": [
+                {"fileName": f"{data}{name}", "globalName": f"YTD.{stem}.part0", "count": "1"}
+            ]
+        }
     if era != "2019":
         for folder in PRIVATE_MEDIA_DIRS:
             files[f"{data}{folder}/1234567890-secret.jpg"] = POISON
@@ -817,7 +865,7 @@ def render_files(
             "archiveInfo": {
                 "sizeBytes": str(sum(len(b) for b in files.values())),
                 "generationDate": _iso(spec.generated_at),
-                "isPartialArchive": False,
+                "isPartialArchive": partial,
                 "maxPartSizeBytes": "53687091200",
             },
             "readmeInfo": {
@@ -830,6 +878,13 @@ def render_files(
         files["data/manifest.js"] = (
             "window.__THAR_CONFIG = " + json.dumps(manifest, indent=2, separators=(",", " : "))
         ).encode()
+    omit = tuple(omit)
+    if omit:
+        files = {
+            n: b
+            for n, b in files.items()
+            if not any(n == o or (o.endswith("/") and n.startswith(o)) for o in omit)
+        }
     return files
 
 
@@ -846,6 +901,8 @@ def write_archive(
     seed: int = 0,
     unreadable_private: bool = True,
     nested_stored: bool = True,
+    omit: Iterable[str] = (),
+    partial: bool = False,
 ) -> Path:
     """Write `spec` as an archive of `era`; return the zip (or folder) path.
 
@@ -854,11 +911,11 @@ def write_archive(
     Unzipped, private files are made unreadable (mode 000) when
     `unreadable_private` is set, so opening one fails loudly. 2019 media go in
     a nested `tweet_media.zip`, stored uncompressed unless `nested_stored` is
-    false (the reader maps only stored ones).
+    false (the reader maps only stored ones). `omit`, `partial`: see `render_files`.
     """
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
-    files = render_files(spec, era=era, parts=parts, seed=seed)
+    files = render_files(spec, era=era, parts=parts, seed=seed, omit=omit, partial=partial)
     name = _archive_name(spec)
     prefix = f"{name}/" if wrap_folder else ""
     order = list(files)
@@ -1050,6 +1107,7 @@ def sample_spec(
             text = f"{text} {extra} {u2} the end"
             urls = (*urls, u2)
             kw["long"] = True
+            kw["long_form"] = ("ellipsis", "ellipsis_links", "bare")[i % 3]
         if rng.random() < 0.03 and "retweet_of" not in kw and "reply_to" not in kw:
             kw["community"] = True
         if rng.random() < 0.05:

@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO, cast
 
 from hirondelle.archive.errors import ArchiveError
 
@@ -95,7 +95,7 @@ class Container:
         if isinstance(raw, _LocalEntry):
             if raw.method != zipfile.ZIP_STORED:
                 return None
-            return _Slice(self.source, raw.data_offset, raw.csize)
+            return cast(BinaryIO, _Slice(self.source, raw.data_offset, raw.csize))
         if isinstance(raw, zipfile.ZipInfo) and raw.compress_type == zipfile.ZIP_STORED:
             with open(self.source, "rb") as fh:
                 fh.seek(raw.header_offset)
@@ -103,7 +103,8 @@ class Container:
             if len(head) < 30 or head[:4] != _LOCAL:
                 return None
             nlen, elen = struct.unpack("<HH", head[26:30])
-            return _Slice(self.source, raw.header_offset + 30 + nlen + elen, raw.compress_size)
+            start = raw.header_offset + 30 + nlen + elen
+            return cast(BinaryIO, _Slice(self.source, start, raw.compress_size))
         return None
 
     def close(self) -> None:
@@ -168,7 +169,7 @@ def _open_folder(root: Path) -> Container:
 
     def opener(info: MemberInfo) -> BinaryIO:
         try:
-            return open(info.raw, "rb")
+            return open(cast(Path, info.raw), "rb")
         except OSError as exc:
             raise ArchiveError(
                 f"cannot read {info.name}: {exc.strerror}", member=info.name
@@ -222,7 +223,8 @@ def _open_zip(path: Path) -> Container:
         if fallback and info.name in fallback[0].members:
             return fallback[0].open(info.name)
         try:
-            return _GuardedStream(zf.open(info.raw), info.name)
+            raw = zf.open(cast(zipfile.ZipInfo, info.raw))
+            return cast(BinaryIO, _GuardedStream(raw, info.name))
         except zipfile.BadZipFile as exc:
             stream = rescue(info, exc)
             if stream is not None:
@@ -246,7 +248,7 @@ def _open_zip(path: Path) -> Container:
 class _GuardedStream:
     """A member stream whose every failure is an ArchiveError with the offset."""
 
-    def __init__(self, raw: BinaryIO, name: str):
+    def __init__(self, raw: IO[bytes], name: str):
         self._raw = raw
         self._name = name
         self._pos = 0
@@ -506,7 +508,8 @@ def _open_local_scan(path: Path, original: Exception) -> Container:
         raise ArchiveError(f"{path.name} is a damaged zip with no readable file") from original
 
     def opener(info: MemberInfo) -> BinaryIO:
-        return _LocalStream(path, info.raw, info.name, info.size)
+        entry = cast(_LocalEntry, info.raw)
+        return cast(BinaryIO, _LocalStream(path, entry, info.name, info.size))
 
     container = Container(path, _normalise(path, members), opener)
     container.warnings.append(

@@ -12,16 +12,17 @@ import re
 import struct
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import msgspec
 
 from hirondelle.archive.container import MAX_DATA_FILE_BYTES, Container, open_container
 from hirondelle.archive.errors import ArchiveError
 from hirondelle.archive.jsfile import iter_batches, read_object
+from hirondelle.archive.manifest import Missing, missing_members
 from hirondelle.archive.records import Account, EdgeKind, Like, ListKind, ListRef, Post, Profile
 from hirondelle.archive.tweets import (
     BARE_LIGHT_DECODER,
@@ -35,6 +36,7 @@ from hirondelle.archive.tweets import (
     build_post,
     is_self_reply,
     parse_iso,
+    parse_x_time,
     unescape,
 )
 
@@ -81,6 +83,12 @@ _BASE_TWEETS = ("tweets", "tweet")
 _NESTED_MEDIA = re.compile(r"^(?:data/)?[a-z_]*media\.zip$")
 
 
+def _part_number(name: str) -> int:
+    """N of a `-partN.js` member name (0 for the first part)."""
+    m = _DATA_FILE.match(name.rsplit("/", 1)[-1])
+    return int(m.group("n") or 0) if m else 0
+
+
 def is_private(name: str) -> bool:
     """Whether an archive member (relative to the archive root) is private."""
     parts = name.split("/")
@@ -100,6 +108,8 @@ class PostStats:
     superseded: int = 0  # earlier edit versions dropped
     notes: int = 0  # entries in note-tweet*.js
     notes_merged: int = 0
+    #: Notes no post took, by note id (reported as a warning, never dropped silently).
+    notes_unmatched: list[str] = field(default_factory=list)
 
 
 _WRAPPERS = {
@@ -115,7 +125,7 @@ class _Graph(msgspec.Struct):
 
 
 def _graph_decoder(key: str) -> msgspec.json.Decoder:
-    item = msgspec.defstruct(f"_{key}_item", [(key, _Graph | None, None)])
+    item: Any = msgspec.defstruct(f"_{key}_item", [(key, _Graph | None, None)])
     return msgspec.json.Decoder(list[item])
 
 
@@ -207,13 +217,15 @@ class XArchive:
             if m:
                 self._files.setdefault(m.group("base"), []).append(name)
         for base, files in self._files.items():
-            files.sort(key=lambda n: int(_DATA_FILE.match(n.rsplit("/", 1)[-1]).group("n") or 0))
+            files.sort(key=_part_number)
             self._files[base] = files
         self._check_is_archive()
         self._manifest: dict[str, Any] | None = None
         self._nested: dict[str, zipfile.ZipFile] | None = None
         self._nested_handles: list[BinaryIO] = []
         self._account: Account | None = None
+        #: Media folders that posts read so far refer to without finding the file.
+        self._media_wanted: set[str] = set()
         self._tweet_base = "tweets" if "tweets" in self._files else "tweet"
         if data_dir == "":
             self.era = "2018-2019"
@@ -390,9 +402,8 @@ class XArchive:
                 if isinstance(inner, dict):
                     raw = inner
                     break
-        user = (
-            self.manifest.get("userInfo") if isinstance(self.manifest.get("userInfo"), dict) else {}
-        )
+        info = self.manifest.get("userInfo")
+        user: dict[str, Any] = info if isinstance(info, dict) else {}
         acct_id = str(raw.get("accountId") or user.get("accountId") or "")
         username = str(raw.get("username") or user.get("userName") or "")
         display = str(raw.get("accountDisplayName") or user.get("displayName") or "")
@@ -416,9 +427,8 @@ class XArchive:
                 inner = value[0].get("profile", value[0])
                 if isinstance(inner, dict):
                     raw = inner
-                    desc = (
-                        raw.get("description") if isinstance(raw.get("description"), dict) else {}
-                    )
+                    found = raw.get("description")
+                    desc = found if isinstance(found, dict) else {}
                     break
         acct = self.account()
 
@@ -440,6 +450,41 @@ class XArchive:
             avatar_path=path_for(avatar),
             header_path=path_for(header),
         )
+
+    def missing(self) -> list[Missing]:
+        """Data files and media folders the manifest lists but the archive lacks.
+
+        Only what the reader would read counts (not direct messages…). Media
+        folders are judged from the posts read so far (a folder counts as
+        missing when read posts refer to files in it): call this after
+        `posts()` for a complete answer. Each one found is also a warning.
+        """
+        wanted = set(self._media_wanted)
+        if self.manifest and self._files.get("profile"):
+            try:
+                profile = self.profile()
+            except ArchiveError:
+                profile = Profile()  # an unreadable profile is not for this question
+            for url, path in (
+                (profile.avatar_url, profile.avatar_path),
+                (profile.header_url, profile.header_path),
+            ):
+                if url and not path and "default_profile" not in url:
+                    wanted.add("profile_media")
+        found = missing_members(self.manifest, self._c.members, self.data_dir, wanted)
+        messages = [item.message() for item in found]
+        info = self.manifest.get("archiveInfo")
+        partial = isinstance(info, dict) and str(info.get("isPartialArchive")).lower() == "true"
+        if found and partial:
+            messages.append(
+                "X split this archive into several zip files (its manifest says so): the "
+                "missing files are in the other parts; unzip every part into one folder "
+                "and give that folder"
+            )
+        for message in messages:
+            if message not in self._warnings:
+                self._warnings.append(message)
+        return found
 
     def private_files(self) -> list[str]:
         """Private members by name (folders as `dir/`): listed, never opened."""
@@ -468,7 +513,7 @@ class XArchive:
                 info = z.getinfo(inner)
                 if info.file_size > MAX_DATA_FILE_BYTES:
                     raise ArchiveError(f"{name} is too large (a zip bomb?)", member=name)
-                return z.open(info)
+                return cast(BinaryIO, z.open(info))
             except KeyError:
                 raise ArchiveError(f"no file named {name!r} in {self.source.name}") from None
             except (zipfile.BadZipFile, OSError, ValueError, EOFError, struct.error) as exc:
@@ -623,7 +668,7 @@ class XArchive:
         roots: dict[int, int] = {}
 
         def root_of(pid: int) -> int:
-            chain = []
+            chain: list[int] = []
             cur = pid
             while True:
                 if cur in roots:
@@ -645,6 +690,7 @@ class XArchive:
             return found
 
         held: dict[str, tuple[int, Tweet, bool]] = {}  # edit group → latest superseded version
+        earlier: list[Tweet] = []  # superseded versions, whose notes are theirs, not orphans
         done_groups: set[str] = set()
 
         def thread_root(tid: str, is_rt: bool) -> str | None:
@@ -658,6 +704,12 @@ class XArchive:
             )
             if post.is_long:
                 stats.notes_merged += 1
+            for m in post.media:
+                if m.path is None:
+                    self._media_wanted.update(
+                        ("community_tweet_media",) if community else ("tweets_media", "tweet_media")
+                    )
+                    break
             return post
 
         for t, community in self._tweets(light=False):
@@ -671,6 +723,8 @@ class XArchive:
                     final = ids[-1]
                 if tid != final:
                     stats.superseded += 1
+                    if ctx.notes:
+                        earlier.append(t)
                     prev = held.get(group)
                     if group not in done_groups and (prev is None or int(tid) > prev[0]):
                         held[group] = (int(tid) if tid.isdigit() else 0, t, community)
@@ -690,6 +744,26 @@ class XArchive:
             yield finish(
                 t, community, tuple(sorted(set(ids), key=lambda x: int(x) if x.isdigit() else 0))
             )
+        if ctx.notes:
+            # A version longer than 280 characters has its own note: taken here, so
+            # that only notes of no version at all are reported.
+            kept = {id(t) for group, (_, t, _c) in held.items() if group not in done_groups}
+            for t in earlier:
+                if id(t) not in kept:
+                    ctx.notes.match(parse_x_time(t.created_at), unescape(t.raw_text()), t.tid())
+        if ctx.notes is not None:
+            left = ctx.notes.unmatched()
+            stats.notes_unmatched = [n.noteTweetId or "?" for n in left]
+            if left:
+                shown = ", ".join(stats.notes_unmatched[:5])
+                more = f" and {len(left) - 5} more" if len(left) > 5 else ""
+                message = (
+                    f"{len(left)} long-post note(s) in note-tweet.js match no post "
+                    f"(note ids {shown}{more}): their post is absent from the archive or "
+                    "kept only its short text"
+                )
+                if message not in self._warnings:
+                    self._warnings.append(message)
 
 
 def open_archive(path: Path | str) -> XArchive:

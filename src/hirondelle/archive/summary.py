@@ -79,7 +79,10 @@ def summarize(archive: XArchive, progress: Callable[[int], None] | None = None) 
             "lists_member": lists[ListKind.MEMBER],
             "lists_subscribed": lists[ListKind.SUBSCRIBED],
             "edit_versions_dropped": stats.superseded,
+            "notes": stats.notes,
+            "notes_unmatched": len(stats.notes_unmatched),
         }
+        missing = archive.missing()  # after the posts: media folders are judged from them
         return {
             "account": {
                 "id": account.id,
@@ -92,6 +95,7 @@ def summarize(archive: XArchive, progress: Callable[[int], None] | None = None) 
             "era": archive.era,
             "counts": counts,
             "private_files_not_read": archive.private_files(),
+            "missing": [m.as_dict() for m in missing],
             "warnings": list(archive.warnings),
         }
     finally:

@@ -273,7 +273,7 @@ def _locate(text: str, needle: str, span: tuple[int, int] | None, taken: list[tu
         start = at + 1
 
 
-_RT = re.compile(r"^RT @(\w+): ")
+_RT = re.compile(r"^RT @(\w+):(?: |$)")
 _QUOTE = re.compile(
     r"^https?://(?:www\.|mobile\.)?(?:twitter|x)\.com/(\w+)/status(?:es)?/(\d+)/?(?:\?\S*)?$"
 )
@@ -308,16 +308,51 @@ def _basename(url: str) -> str:
 # ------------------------------------------------------------------------ notes
 
 
+_TWEPOCH_MS = 1288834974657
+#: A truncated text without `…` must be at least this long (normalised) to be
+#: taken for the start of a note: a short complete post of the same thread,
+#: posted in the same second, must not take a note that merely starts like it.
+BARE_MIN_CHARS = 100
+
+
+def _snowflake_ms(tid: str) -> int | None:
+    """The millisecond an X id was minted at (ids since late 2010 carry it)."""
+    if not tid.isdigit() or len(tid) < 15:
+        return None
+    return (int(tid) >> 22) + _TWEPOCH_MS
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
 @dataclass
 class NoteIndex:
-    """Notes keyed by creation second, for matching to truncated tweets."""
+    """Notes keyed by creation second, for matching to truncated tweets.
+
+    A long post is kept twice: a truncated tweet and a note with the full
+    text, created in the same second (±1). Truncated texts end with `…`,
+    with `…` then t.co links (the post's own link, the media link), or with
+    nothing at all (cut mid-word); several posts of a thread can share a
+    second. So a note matches a post when, links set aside, the post's text
+    is a prefix of the note's; among several, the longest shared prefix
+    wins, then the closest millisecond (the post's id carries it).
+    """
 
     by_second: dict[int, list[Note]] = field(default_factory=dict)
     used: set[int] = field(default_factory=set)
+    #: Notes that could not be indexed (no time or no text): never matched.
+    unusable: list[Note] = field(default_factory=list)
+    _texts: dict[int, tuple[str, str, int | None]] = field(default_factory=dict)
 
     def add(self, note: Note) -> None:
         when = parse_iso(note.createdAt)
         if when is None or note.core is None or not note.core.text:
+            self.unusable.append(note)
             return
         self.by_second.setdefault(int(when.timestamp()), []).append(note)
 
@@ -327,30 +362,63 @@ class NoteIndex:
     def __bool__(self) -> bool:
         return bool(self.by_second)
 
-    def match(self, created: datetime | None, truncated: str) -> tuple[str, Note] | None:
+    def unmatched(self) -> list[Note]:
+        """Notes no post took (their post is absent, or its text differs), then unusable ones."""
+        left = [n for notes in self.by_second.values() for n in notes if id(n) not in self.used]
+        return [*left, *self.unusable]
+
+    def _note(self, note: Note) -> tuple[str, str, int | None]:
+        """(expanded text, normalised text, creation millisecond), computed once."""
+        key = id(note)
+        cached = self._texts.get(key)
+        if cached is None:
+            text = _note_text(note)
+            when = parse_iso(note.createdAt)
+            ms = int(when.timestamp() * 1000) if when else None
+            cached = self._texts[key] = (text, _norm(_LEAD.sub("", text, count=1)), ms)
+        return cached
+
+    def match(
+        self, created: datetime | None, truncated: str, tid: str = ""
+    ) -> tuple[str, Note] | None:
         """The note whose text continues `truncated` (already expanded and unescaped)."""
         if created is None or not self.by_second:
             return None
+        second = int(created.timestamp())
+        candidates = [
+            note
+            for s in (second, second - 1, second + 1)
+            for note in self.by_second.get(s, ())
+            if id(note) not in self.used
+        ]
+        if not candidates:
+            return None
         lead_m = _LEAD.match(truncated)
         lead = lead_m.group(0) if lead_m else ""
-        head = truncated[len(lead) :].rstrip()
-        if head.endswith("…"):
-            head = head[:-1]
-        probe = _norm(head)
-        if " " in probe:
-            probe = probe.rsplit(" ", 1)[0]  # the last word may be cut
-        second = int(created.timestamp())
-        for s in (second, second - 1, second + 1):
-            for note in self.by_second.get(s, ()):
-                if id(note) in self.used:
-                    continue
-                text = _note_text(note)
-                if _norm(text).startswith(probe) or _norm(lead + text).startswith(
-                    _norm(lead) + " " + probe
-                ):
-                    self.used.add(id(note))
-                    return lead, note
-        return None
+        head = _norm(truncated[len(lead) :])  # links set aside, wherever they are
+        cut = head.endswith("…")
+        head = head.rstrip("…").rstrip()
+        if not head or (not cut and len(head) < BARE_MIN_CHARS):
+            return None
+        probe = head.rsplit(" ", 1)[0] if " " in head else head  # the last word may be cut
+        post_ms = _snowflake_ms(tid)
+        best: tuple[int, int] | None = None
+        found: Note | None = None
+        for note in candidates:
+            _text, norm, ms = self._note(note)  # leading mentions set aside on both sides
+            if not norm.startswith(probe):
+                continue
+            shared = _common_prefix(norm, head)
+            if not cut and len(norm) <= len(head):
+                continue  # not truncated: a note must say more than its post
+            gap = abs(ms - post_ms) if (ms is not None and post_ms is not None) else 0
+            score = (shared, -gap)
+            if best is None or score > best:
+                best, found = score, note
+        if found is None:
+            return None
+        self.used.add(id(found))
+        return lead, found
 
 
 def _note_text(note: Note) -> str:
@@ -387,7 +455,7 @@ def is_self_reply(reply_to: str | None, user_id: str | None, screen_name: str | 
         return False
     if ctx.own_id:
         return user_id == ctx.own_id
-    return bool(screen_name) and screen_name.lower() == ctx.own_username.lower()
+    return bool(screen_name) and str(screen_name).lower() == ctx.own_username.lower()
 
 
 def _fast_constructor(cls: type) -> Any:
@@ -488,13 +556,16 @@ def build_post(
     else:
         text, urls = unescape(raw), []
 
+    # A retweet is told by its raw text: once links are expanded and the media
+    # link dropped, a link-only or picture-only retweet is left as "RT @name:".
     is_rt = False
     rt_name = None
-    if text.startswith("RT @"):
-        m = _RT.match(text)
+    if raw.startswith("RT @"):
+        m = _RT.match(raw)
         if m:
             is_rt, rt_name = True, m.group(1)
-            text = text[m.end() :]
+            m = _RT.match(text)
+            text = text[m.end() :].lstrip(" ") if m else ""
 
     mention_list: list[Mention] = []
     if ents.user_mentions:
@@ -517,11 +588,11 @@ def build_post(
 
     created = parse_x_time(t.created_at)
     is_long = False
-    if ctx.notes and not is_rt and text.rstrip().endswith("…"):
-        found = ctx.notes.match(created, text)
+    if ctx.notes and not is_rt:
+        found = ctx.notes.match(created, text, tid)
         if found:
             lead, note = found
-            body = _note_text(note)
+            body = ctx.notes._note(note)[0]
             text = body if (not lead or body.startswith(lead.strip())) else lead + body
             core = note.core
             assert core is not None

@@ -60,6 +60,22 @@ def inspect(path: Path, as_json: bool) -> None:
     _print_summary(Console(), summary)
 
 
+#: Table rows whose count comes from a data file, by the file's base name.
+_MISSING_ROWS = {
+    "tweets": "Own posts, all (replies included)",
+    "tweet": "Own posts, all (replies included)",
+    "following": "Following",
+    "follower": "Followers",
+    "block": "Blocked",
+    "mute": "Muted",
+    "like": "Likes",
+    "lists-created": "Lists created",
+    "lists-member": "Lists you are a member of",
+    "tweets_media": "  media items",
+    "tweet_media": "  media items",
+}
+
+
 def _print_summary(console: Console, s: dict) -> None:
     acct = s["account"]
     console.print(f"[bold]@{acct['username']}[/bold] ({acct['display_name']}), ", end="")
@@ -72,15 +88,22 @@ def _print_summary(console: Console, s: dict) -> None:
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(justify="left")
     table.add_column(justify="right")
+    # The first block adds up: every entry of the post files is one of its four lines.
     rows = [
-        ("Tweet entries in the archive", c["tweet_entries"]),
-        ("Own posts (replies included)", c["posts"]),
+        ("Entries in the post files", c["tweet_entries"]),
+        ("  own posts", c["posts"] - c["community_posts"]),
+        ("  own posts in X Communities", c["community_posts"]),
+        ("  retweets", c["retweets"]),
+        ("  earlier versions of edited posts", c["edit_versions_dropped"]),
+        ("Own posts, all (replies included)", c["posts"]),
         ("  replies to others", c["replies_to_others"]),
         ("  thread replies (to own posts)", c["thread_replies"]),
-        ("  long posts", c["long_posts"]),
-        ("  community posts", c["community_posts"]),
+        ("  long posts (full text from their note)", c["long_posts"]),
         ("  media items", c["media_items"]),
-        ("Retweets", c["retweets"]),
+    ]
+    if c.get("notes_unmatched"):
+        rows.append(("Long-post notes matching no post", c["notes_unmatched"]))
+    rows += [
         ("Following", c["following"]),
         ("Followers", c["followers"]),
         ("Blocked", c["blocks"]),
@@ -89,11 +112,21 @@ def _print_summary(console: Console, s: dict) -> None:
         ("Lists created", c["lists_created"]),
         ("Lists you are a member of", c["lists_member"]),
     ]
+    missing = s.get("missing") or ()
+    absent = {_MISSING_ROWS.get(m["type"]) for m in missing}
     for label, value in rows:
-        table.add_row(label, f"{value:,}")
+        note = " [yellow](missing from the archive)[/yellow]" if label in absent else ""
+        table.add_row(label, f"{value:,}{note}")
     console.print(table)
+    if missing:
+        console.print(
+            f"[bold yellow]Missing from this archive[/bold yellow] (its manifest lists them; "
+            f"what they hold is not counted above): {', '.join(m['path'] for m in missing)}"
+        )
     private = s["private_files_not_read"]
     if private:
         console.print(f"[dim]{len(private)} private files left unread: {', '.join(private)}[/dim]")
     for warning in s.get("warnings", ()):
+        if warning.startswith("the manifest lists"):
+            continue  # said above
         console.print(f"[yellow]warning:[/yellow] {warning}")

@@ -210,15 +210,41 @@ def roster(csv_file: Path, institution: str, auto_followable: bool) -> None:
     help="What proves the link: x_oauth, roster, domain, bridge or self (weakest).",
 )
 @click.option("--by", "asserted_by", default="", help="Who vouches for it (default: you).")
-def link(x_id: str, network: str, handle: str, uri: str, evidence: str, asserted_by: str) -> None:
+@click.option(
+    "--findable",
+    is_flag=True,
+    help="The person behind X_ID agreed to be found by people who knew them on X "
+    "(without it, nobody's matching uses this link).",
+)
+@click.option(
+    "--auto-followable",
+    is_flag=True,
+    help="They also agreed to be followed without review (implies --findable).",
+)
+def link(
+    x_id: str,
+    network: str,
+    handle: str,
+    uri: str,
+    evidence: str,
+    asserted_by: str,
+    findable: bool,
+    auto_followable: bool,
+) -> None:
     """Record that X account X_ID is HANDLE on NETWORK.
+
+    A link is matched only for people who agreed to be findable: say so with
+    --findable when the person behind X_ID told you (a snapshot or a roster
+    they publish carries their consent too).
 
     \b
     Example:
-        hirondelle directory link 783214 mastodon twitter@mastodon.social --evidence domain
+        hirondelle directory link 783214 mastodon twitter@mastodon.social --evidence domain \\
+            --findable
     """
     _django()
-    from hirondelle.identity.services.directory import assert_link
+    from hirondelle.identity.models import Consent
+    from hirondelle.identity.services.directory import assert_link, set_consent
     from hirondelle.identity.services.errors import DirectoryError
 
     user = local_user()
@@ -236,6 +262,25 @@ def link(x_id: str, network: str, handle: str, uri: str, evidence: str, asserted
         raise _fail(exc) from exc
     made.refresh_from_db()
     click.echo(f"Linked X {x_id} to {made.network_account.handle} ({made.evidence}, {made.state}).")
+    consent = Consent.objects.filter(x_account_id=made.x_account_id).first()
+    if findable or auto_followable:
+        set_consent(
+            x_id,
+            findable=True,
+            auto_followable=auto_followable or bool(consent and consent.auto_followable),
+            auto_follow_arrivals=bool(consent and consent.auto_follow_arrivals),
+            given_by=user,
+        )
+        click.echo(
+            "Their consent is recorded: people who knew them on X may find them"
+            + (", and follow them without review." if auto_followable else ".")
+        )
+    elif consent is None or not consent.findable:
+        click.echo(
+            f"Not used for matching yet: the person behind X {x_id} has not agreed to be "
+            "findable. If they told you they agree, run this again with --findable; "
+            "otherwise their own snapshot or roster will carry their consent."
+        )
 
 
 @directory.command()

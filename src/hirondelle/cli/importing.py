@@ -71,6 +71,8 @@ def import_archive(archive: Path, allow_older: bool, as_json: bool) -> None:
                     "counts": result.counts,
                     "gone": result.gone,
                     "skipped": result.skipped,
+                    "missing": [m.as_dict() for m in result.missing],
+                    "warnings": result.warnings,
                 }
             )
         )
@@ -91,4 +93,6 @@ def import_archive(archive: Path, allow_older: bool, as_json: bool) -> None:
         )
     if result.skipped:
         click.echo(f"Skipped {result.skipped:,} entries that were not X ids.")
+    for warning in result.warnings:
+        click.secho(f"Warning: {warning}.", fg="yellow", err=True)
     click.echo("Next: `hirondelle match` to see who is already on Mastodon and Bluesky.")

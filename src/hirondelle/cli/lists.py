@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from hirondelle.cli._django import ensure_database, local_user, setup_django
+from hirondelle.cli._django import ensure_database, setup_django
 from hirondelle.cli.reconnect import run
 
 _OTHERS = (
@@ -17,12 +17,9 @@ _OTHERS = (
 
 
 def _migration():
-    from hirondelle.migration.models import Migration
+    from hirondelle.cli.match import pick_migration
 
-    migration = Migration.objects.filter(owner=local_user()).order_by("-imported_at", "-pk").first()
-    if migration is None:
-        raise click.ClickException("Nothing imported yet: run `hirondelle import ARCHIVE` first.")
-    return migration
+    return pick_migration(None)
 
 
 @click.group(invoke_without_command=True)
@@ -159,14 +156,9 @@ def rebuild(
 
     if bool(members_file) == all_found:
         raise click.UsageError("Choose the members: give either --members-file F or --all-found.")
-    accounts = local_user().connected_accounts.filter(network=network)
-    if handle:
-        accounts = accounts.filter(handle=handle.lstrip("@"))
-    account = accounts.first()
-    if account is None:
-        raise click.ClickException(
-            f"No connected {network} account: run `hirondelle connect {network}` first."
-        )
+    from hirondelle.cli.match import pick_account
+
+    account = pick_account(network, handle)
     migration = _migration()
     try:
         imported = find_list(migration, x_list)

@@ -10,28 +10,38 @@ from hirondelle.cli._django import ensure_database, local_user, setup_django
 
 
 def pick_migration(account: str | None):  # -> hirondelle.migration.models.Migration
-    """The migration a command acts on: the only one, or the one named by @username or X id."""
-    from hirondelle.identity.models import x_id_to_db
-    from hirondelle.migration.models import Migration
+    """The migration a command acts on (`choose_migration`, as the web pages choose).
 
-    migrations = Migration.objects.filter(owner=local_user()).select_related("x_account")
-    if account:
-        name = account.removeprefix("@")
-        if name.isdigit():
-            migrations = migrations.filter(x_account_id=x_id_to_db(name))
-        else:
-            migrations = migrations.filter(x_account__username__iexact=name)
-    found = list(migrations[:2])
-    if not found:
-        raise click.ClickException(
-            "No imported archive"
-            + (f" for {account}" if account else "")
-            + ": run `hirondelle import ARCHIVE` first."
+    The one named by @username or X id, else the one imported last; when
+    several are imported, says which one was taken.
+    """
+    from hirondelle.migration.models import Migration
+    from hirondelle.migration.services.choosing import ChoiceError, choose_migration
+
+    user = local_user()
+    try:
+        migration = choose_migration(user, account)
+    except ChoiceError as e:
+        raise click.ClickException(f"{e.message} (`hirondelle import ARCHIVE`)") from e
+    others = Migration.objects.filter(owner=user).exclude(pk=migration.pk).count()
+    if not account and others:
+        click.echo(
+            f"Using @{migration.x_account.username}, the last of {others + 1} imported X "
+            "accounts (--account to choose another).",
+            err=True,
         )
-    if len(found) > 1:
-        names = ", ".join(f"@{m.x_account.username}" for m in migrations)
-        raise click.ClickException(f"Several X accounts are imported ({names}): pass --account.")
-    return found[0]
+    return migration
+
+
+def pick_account(network: str | None = None, handle: str | None = None):
+    """The connected account a command acts on (`choose_account`, as the web pages choose)."""
+    from hirondelle.migration.services.choosing import ChoiceError, choose_account
+
+    try:
+        return choose_account(local_user(), network=network, handle=handle)
+    except ChoiceError as e:
+        hint = f"`hirondelle connect {network}`" if network else "`hirondelle accounts`"
+        raise click.ClickException(f"{e.message} (see {hint})") from e
 
 
 @click.command()

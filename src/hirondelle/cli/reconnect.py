@@ -139,11 +139,10 @@ def accounts(as_json: bool) -> None:
 def disconnect(handle: str) -> None:
     """Forget a connected account and revoke Hirondelle's access to it."""
     _django()
+    from hirondelle.cli.match import pick_account
     from hirondelle.migration.services.accounts import disconnect_account
 
-    account = local_user().connected_accounts.filter(handle=handle.lstrip("@")).first()
-    if account is None:
-        raise click.ClickException(f"No connected account {handle}: see `hirondelle accounts`.")
+    account = pick_account(handle=handle)
     if disconnect_account(account):
         click.echo(f"Disconnected {handle}; the network revoked Hirondelle's access.")
     else:
@@ -231,6 +230,9 @@ def run(dry_run: bool, background: bool, handle: str | None) -> None:
                 wait = f"next at {result.next_wake:%H:%M}, ETA {_format_eta(p.eta_seconds)}"
             if result.stopped:
                 wait = f"stopped: {result.stopped}"
+            if result.waiting_for:
+                wait = f"waiting until {result.next_wake:%H:%M:%S}"
+                bars.console.print(f"{account.network} {account.handle}: {result.waiting_for}")
             bars.update(tasks[account.pk], completed=p.finished, total=p.total, eta=wait)
 
         try:

@@ -93,18 +93,12 @@ def republish(
 
     setup_django()
     ensure_database()
+    from hirondelle.cli.match import pick_account
     from hirondelle.migration.models import Migration
     from hirondelle.migration.services.republishing import plan_republish
 
     user = local_user()
-    accounts = user.connected_accounts.filter(network=network)
-    if handle:
-        accounts = accounts.filter(handle=handle.lstrip("@"))
-    account = accounts.first()
-    if account is None:
-        raise click.ClickException(
-            f"No connected {network} account: run `hirondelle connect {network}` first."
-        )
+    account = pick_account(network, handle)
     migrations = list(Migration.objects.filter(owner=user))
     if not migrations:
         raise click.ClickException("Nothing imported yet: run `hirondelle import ARCHIVE` first.")
@@ -121,8 +115,20 @@ def republish(
     except compose.ComposeError as e:
         raise click.ClickException(str(e)) from e
     options = compose.Options(visibility=visibility, language=language)
+    from hirondelle.migration.services.republishing import limits_for_account
+    from hirondelle.networks.errors import NetworkError
+
+    try:  # once for all migrations: the server's own limits
+        limits = limits_for_account(account)
+    except (NetworkError, compose.ComposeError) as e:
+        raise click.ClickException(
+            f"Could not read the limits of {account.server} (post length, media per post), "
+            f"which posts are prepared for: {getattr(e, 'message', e)}. Try again later."
+        ) from e
     summaries = [
-        plan_republish(m, account, filters=filters, options=options, dry_run=dry_run).as_dict()
+        plan_republish(
+            m, account, filters=filters, options=options, limits=limits, dry_run=dry_run
+        ).as_dict()
         for m in migrations
     ]
     if as_json:
@@ -131,11 +137,17 @@ def republish(
         for s in summaries:
             click.echo(
                 f"{s['posts']} posts → {s['parts']} {network} posts"
+                f" of at most {s['limits']['max_characters']:,} characters"
                 f" ({s['with_media']} with media"
                 + (f", {s['media_dropped']} files left out" if s["media_dropped"] else "")
                 + ")"
                 + ("" if dry_run else f"; {s['added']} newly planned")
             )
+            if s["replies_with_link"]:
+                click.echo(
+                    f"  {s['replies_with_link']} replies answer posts that are not republished: "
+                    "each opens with a line linking to the original on X."
+                )
             for error in s["errors"][:10]:
                 click.echo(f"  skipped {error}")
     if not dry_run:
@@ -167,6 +179,7 @@ def alt_text(network: str, handle: str | None, x_post_id: str | None, descriptio
     """
     setup_django()
     ensure_database()
+    from hirondelle.cli.match import pick_account
     from hirondelle.migration.services.alt_text import (
         AltTextError,
         posts_with_images,
@@ -174,12 +187,7 @@ def alt_text(network: str, handle: str | None, x_post_id: str | None, descriptio
     )
     from hirondelle.networks.errors import NetworkError
 
-    accounts = local_user().connected_accounts.filter(network=network)
-    if handle:
-        accounts = accounts.filter(handle=handle.lstrip("@"))
-    account = accounts.first()
-    if account is None:
-        raise click.ClickException(f"No connected {network} account.")
+    account = pick_account(network, handle)
     if not x_post_id:
         posts = posts_with_images(account)
         if not posts:

@@ -107,7 +107,7 @@ def fit_image(data: bytes, max_bytes: int) -> tuple[bytes, str]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image: Image.Image = Image.open(io.BytesIO(data))
             if image.width * image.height > _MAX_PIXELS:
                 raise MediaError(
                     f"image of {image.width}×{image.height} pixels is too large to re-encode"

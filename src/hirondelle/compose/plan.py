@@ -22,12 +22,14 @@ from hirondelle.compose.errors import ComposeError
 
 __all__ = [
     "DATE_LINES",
+    "REPLY_LINES",
     "Filters",
     "date_line",
     "format_date",
     "keep",
     "order",
     "plan",
+    "reply_line",
     "thread_roots",
 ]
 
@@ -35,6 +37,12 @@ __all__ = [
 DATE_LINES = {
     "en": "Originally posted on X on {date}",
     "fr": "Publié à l’origine sur X le {date}",
+}
+#: The line that opens a reply whose parent is not republished, per language
+#: ("{url}" is the parent on X). See `reply_line`.
+REPLY_LINES = {
+    "en": ("Replying to a post on X: {url}", "Continuing an earlier post on X: {url}"),
+    "fr": ("En réponse à un message sur X : {url}", "Suite d’un message précédent sur X : {url}"),
 }
 _MONTHS = {
     "en": (
@@ -223,6 +231,24 @@ def format_date(day: date, language: str = "en") -> str:
     month = _MONTHS[lang][day.month - 1]
     number = "1er" if lang == "fr" and day.day == 1 else str(day.day)
     return f"{number} {month} {day.year}"
+
+
+def reply_line(post: Post, language: str = "en") -> str | None:
+    """The line that says what a reply answered, when its parent is not republished.
+
+    A reply published alone reads as a statement of its own ("Yes, exactly"
+    answers nothing), and leaving it out would drop a post the person chose
+    to republish (replies are only republished when they ask for it). So it
+    goes, opened by a line naming the post it answered, with a link to it on
+    X: someone else's post, or one's own left out by a date filter.
+    """
+    parent = post.reply_to_post_id
+    if not parent or not parent.isdigit():
+        return None
+    name = post.reply_to_screen_name
+    url = f"https://x.com/{name}/status/{parent}" if name else f"https://x.com/i/status/{parent}"
+    others, own = REPLY_LINES[_language(language)]
+    return (own if post.is_self_reply else others).format(url=url)
 
 
 def date_line(

@@ -9,8 +9,8 @@ run ahead of publishing (dry runs, counts) or just before it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Container, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 
 import regex
@@ -20,10 +20,10 @@ from hirondelle.compose.errors import ComposeError
 from hirondelle.compose.facets import facets
 from hirondelle.compose.limits import Limits, limits_for
 from hirondelle.compose.media import MediaRef, pick_media
-from hirondelle.compose.plan import Filters, date_line, plan, thread_roots
+from hirondelle.compose.plan import Filters, date_line, plan, reply_line, thread_roots
 from hirondelle.compose.split import split
 from hirondelle.compose.text import MentionResolver, compose_text
-from hirondelle.networks.base import MediaUpload, Network, OutgoingPost, PublishedPost
+from hirondelle.networks.base import Network, PublishedPost
 
 __all__ = [
     "LAST",
@@ -108,38 +108,9 @@ class Draft:
     sensitive: bool = False
     language: str = ""
     visibility: str = "unlisted"  # Mastodon only
-
-    def outgoing(
-        self,
-        resolve: Callable[[PartRef], PublishedPost | None],
-        media: Sequence[MediaUpload] = (),
-    ) -> OutgoingPost:
-        """The adapter's post, once the references have been published."""
-
-        def need(ref: PartRef | None, what: str) -> PublishedPost | None:
-            if ref is None:
-                return None
-            found = resolve(ref)
-            if found is None:
-                raise ComposeError(
-                    f"part {self.part} of X post {self.post_id} needs its {what} (part "
-                    f"{ref.part} of X post {ref.post_id}) published first"
-                )
-            return found
-
-        return OutgoingPost(
-            text=self.text,
-            key=self.key,
-            created_at=self.created_at,
-            reply_to=need(self.reply_to, "parent"),
-            thread_root=need(self.thread_root, "thread root"),
-            quote=need(self.quote, "quoted post"),
-            media=tuple(media),
-            sensitive=self.sensitive,
-            language=self.language,
-            visibility=self.visibility,
-            facets=self.facets,
-        )
+    #: The X post this reply answered, when that post is not republished (the
+    #: first part opens with a line linking to it: see `plan.reply_line`).
+    answers: str | None = None
 
 
 def _language(post_lang: str, fallback: str) -> str:
@@ -178,8 +149,9 @@ def prepare(
     def known(post_id: str | None) -> bool:
         return bool(post_id) and (post_id in published or post_id in pending)
 
+    answers = None if known(post.reply_to_post_id) else reply_line(post, options.language)
     composed = compose_text(
-        post,
+        replace(post, text=f"{answers}\n\n{post.text}") if answers else post,
         network,
         resolve_mention=resolve_mention,
         published=published,
@@ -205,7 +177,7 @@ def prepare(
     reply_to: PartRef | None = None
     root: PartRef | None = None
     parent = post.reply_to_post_id
-    if known(parent):
+    if parent and known(parent):
         reply_to = PartRef(parent, LAST)
         # This run's root (see plan.thread_roots), else the X thread's first post
         # if it was republished, possibly by an earlier run.
@@ -242,6 +214,7 @@ def prepare(
                 sensitive=post.possibly_sensitive if index == 0 else False,
                 language=language,
                 visibility=options.visibility,
+                answers=post.reply_to_post_id if answers and index == 0 else None,
             )
         )
     return drafts

@@ -173,7 +173,8 @@ class _Units:
             if match.end() > start:  # a run of whitespace: find where it really starts
                 while start > 0 and text[start - 1].isspace():
                     start -= 1
-                stop = _SPACE_RUN.match(text, start).end()
+                run = _SPACE_RUN.match(text, start)
+                stop = run.end() if run else start
             else:  # after a Chinese or Japanese full stop
                 stop = start
             if start < lowest:

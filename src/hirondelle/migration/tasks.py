@@ -47,6 +47,7 @@ def advance_account(account_id: int) -> dict:
         "failed": result.failed,
         "retried": result.retried,
         "stopped": result.stopped,
+        "waiting_for": result.waiting_for,
     }
 
 

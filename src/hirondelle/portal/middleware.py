@@ -8,13 +8,21 @@ only things fetched are this site's own files.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse
+from whitenoise.middleware import WhiteNoiseMiddleware
 
 from hirondelle.migration.worker import web_activity
 
-__all__ = ["CONTENT_SECURITY_POLICY", "PageFirstMiddleware", "SecurityHeadersMiddleware"]
+__all__ = [
+    "CONTENT_SECURITY_POLICY",
+    "PageFirstMiddleware",
+    "SecurityHeadersMiddleware",
+    "StaticFilesMiddleware",
+]
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -64,3 +72,34 @@ class PageFirstMiddleware:
             return self.get_response(request)
         finally:
             web_activity.leave()
+
+
+_END = object()
+
+
+async def _chunks(iterable: Iterable[bytes]) -> AsyncIterator[bytes]:
+    """A synchronous iterator served asynchronously: each read in a worker thread."""
+    iterator = iter(iterable)
+    read = sync_to_async(next, thread_sensitive=False)
+    while (chunk := await read(iterator, _END)) is not _END:
+        yield chunk  # type: ignore[misc]
+
+
+class StaticFilesMiddleware(WhiteNoiseMiddleware):
+    """WhiteNoise, streaming files the way the server expects.
+
+    WhiteNoise answers with a file iterator that is synchronous. Under ASGI
+    (`hirondelle serve` runs uvicorn) Django then drains it in a thread and
+    logs a warning for every file; an asynchronous iterator is what ASGI
+    expects. Under WSGI the response is left as WhiteNoise made it.
+    """
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = super().__call__(request)
+        if (
+            isinstance(request, ASGIRequest)
+            and getattr(response, "streaming", False)
+            and not getattr(response, "is_async", True)
+        ):
+            response.streaming_content = _chunks(response.streaming_content)  # type: ignore[attr-defined]
+        return response

@@ -16,10 +16,10 @@ from django.utils import timezone
 from django_tasks import task
 
 from hirondelle.archive import ArchiveError
-from hirondelle.migration.services.importing import ImportRefused, import_archive
+from hirondelle.migration.services.importing import POST_DATA, ImportRefused, import_archive
 from hirondelle.migration.services.running import hold_period
 from hirondelle.portal.models import ArchiveUpload, NotificationPreference
-from hirondelle.portal.services.import_report import ImportWatcher, archive_facts
+from hirondelle.portal.services.import_report import ImportWatcher, archive_facts, missing_parts
 from hirondelle.portal.services.notifications import (
     forgotten_people,
     people_to_notify,
@@ -61,11 +61,16 @@ def import_upload(upload_id: str) -> dict:
     if not claimed:  # deleted meanwhile, or another worker took it
         return {"skipped": True}
     upload = ArchiveUpload.objects.select_related("user").get(pk=upload_id)
-    expected, missing = archive_facts(upload)
+    expected, _ = archive_facts(upload)
     watcher = ImportWatcher(upload, expected)
     watcher.write("following", 0)
     try:
-        result = import_archive(archive_folder(upload), owner=upload.user, progress=watcher)
+        result = import_archive(
+            archive_folder(upload),
+            owner=upload.user,
+            progress=watcher,
+            left_out=() if upload.republish else POST_DATA,  # posts not sent on purpose
+        )
     except (ArchiveError, ImportRefused) as e:  # the person's archive: tell them why
         log.info("import of upload %s refused: %s", upload_id, e)
         _fail(upload_id, _reason_code(e))
@@ -76,7 +81,7 @@ def import_upload(upload_id: str) -> dict:
     summary = {
         "counts": result.counts,
         "gone": result.gone,
-        "missing": missing,
+        "missing": missing_parts(result.missing),
         "republish": upload.republish,
     }
     ArchiveUpload.objects.filter(pk=upload_id).update(

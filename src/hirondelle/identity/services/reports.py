@@ -11,10 +11,12 @@ What `reject_link` alone does, and why `uphold` does more: it marks the link
 rejected and re-settles the X account (a rival link may become current, and
 the `directory_changed` signal queues arrivals only for current links), but
 plan items already written keep their own copy of the target (handle, URI)
-and would still be carried out. `uphold` therefore skips the pending follows
-and list additions aimed at the rejected account. Blocks and mutes are left
-alone (they protect the person), and follows already done cannot be undone
-from here: their number is returned so the moderator can say so.
+and would still be carried out. `uphold` therefore sends `impersonation_upheld`:
+the migration app (which the directory does not import: it sits above it)
+skips the pending follows and list additions aimed at the rejected account.
+Blocks and mutes are left alone (they protect the person), and follows
+already done cannot be undone from here: their number is returned so the
+moderator can say so.
 """
 
 from __future__ import annotations
@@ -31,15 +33,12 @@ from hirondelle.identity.models import (
     ImpersonationReport,
     Link,
     User,
-    x_id_from_db,
 )
 from hirondelle.identity.services.directory import reject_link
 from hirondelle.identity.services.errors import DirectoryError
+from hirondelle.identity.signals import impersonation_upheld
 
 __all__ = ["ReportError", "UpholdResult", "dismiss", "report_link", "uphold"]
-
-#: plan item kinds that an upheld report cancels (ActionKind values)
-_CANCELLED_KINDS = ("follow", "list_add")
 
 
 class ReportError(DirectoryError):
@@ -114,22 +113,6 @@ def _locked_open(report: ImpersonationReport) -> ImpersonationReport:
     return fresh
 
 
-def _follows_to(report: ImpersonationReport):
-    """Plan items of every person aimed at the reported account, for that X id."""
-    from hirondelle.migration.models import PlanItem  # the directory stays below migration
-
-    x_ids = {str(report.x_id), str(x_id_from_db(report.x_id))}
-    target = Q(target_handle=report.handle)
-    if report.account_uri:
-        target |= Q(target_id=report.account_uri)
-    return PlanItem.objects.filter(
-        target,
-        account__network=report.network,
-        kind__in=_CANCELLED_KINDS,
-        x_id__in=x_ids,
-    )
-
-
 @transaction.atomic
 def uphold(report: ImpersonationReport, by: User | None) -> UpholdResult:
     """The report is right: reject the link for good and cancel what it would still cause."""
@@ -143,14 +126,18 @@ def uphold(report: ImpersonationReport, by: User | None) -> UpholdResult:
         ).first()
     if link is not None:
         reject_link(link)
-    from hirondelle.migration.models import PlanItem
-
-    follows = _follows_to(report)
-    skipped = follows.filter(state=PlanItem.State.PENDING).update(
-        state=PlanItem.State.SKIPPED,
-        last_error="The directory entry was reported as an impersonation and rejected.",
+    # The apps above the directory (the migration's plans) cancel what they
+    # planned towards the false account: the directory does not know them.
+    answers = impersonation_upheld.send(
+        sender=ImpersonationReport,
+        x_id=report.x_id,
+        network=report.network,
+        handle=report.handle,
+        account_uri=report.account_uri,
     )
-    done = follows.filter(state=PlanItem.State.DONE).count()
+    counts = [r for _, r in answers if isinstance(r, tuple)]
+    skipped = sum(c[0] for c in counts)
+    done = sum(c[1] for c in counts)
     same = Q(pk=report.pk) | Q(link=link) if link is not None else Q(pk=report.pk)
     closed = _close(ImpersonationReport.objects.filter(same), ImpersonationReport.State.UPHELD, by)
     return UpholdResult(tuple(sorted(closed)), link is not None, skipped, done)

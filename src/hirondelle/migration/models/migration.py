@@ -49,6 +49,15 @@ class Migration(models.Model):
         help_text=_("links with weaker evidence are proposed for review, never acted on alone"),
     )
     counts = models.JSONField(_("counts"), default=dict, blank=True)
+    import_warnings = models.JSONField(
+        _("import warnings"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "what the last import could not read: files its manifest lists that the "
+            "archive lacks ({type, path}), and other warnings ({text})"
+        ),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     imported_at = models.DateTimeField(_("last imported"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)

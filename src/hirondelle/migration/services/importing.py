@@ -18,7 +18,7 @@ PostgreSQL, large `executemany` batches on SQLite.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -59,6 +59,11 @@ class ImportResult:
     gone: dict[str, int] = field(default_factory=dict)
     #: Ids that were not X ids (corrupted entries), skipped.
     skipped: int = 0
+    #: What the archive's manifest lists and the archive lacks, among what the
+    #: import reads (`archive.Missing`); also stored in `migration.import_warnings`.
+    missing: list = field(default_factory=list)
+    #: Everything worth telling the person, in English (missing files first).
+    warnings: list[str] = field(default_factory=list)
 
 
 def _batched(items: Iterable, size: int) -> Iterator[list]:
@@ -257,6 +262,22 @@ def _mark_gone(migration: Migration, generation: int) -> dict[str, int]:
 # --------------------------------------------------------------------------- the import
 
 _KINDS = (EdgeKind.FOLLOWING, EdgeKind.FOLLOWER, EdgeKind.BLOCK, EdgeKind.MUTE)
+#: Data the import does not read: their absence is no loss (likes are never imported).
+NOT_IMPORTED = frozenset({"like"})
+#: Posts and all media: a portal upload without republishing leaves them out on purpose
+#: (see `portal.services.allowlist`).
+POST_DATA = frozenset(
+    {
+        "profile_media",
+        "tweets",
+        "tweet",
+        "note-tweet",
+        "community-tweet",
+        "tweets_media",
+        "tweet_media",
+        "community_tweet_media",
+    }
+)
 _POST_FIELDS = [
     f.name
     for f in ImportedPost._meta.concrete_fields
@@ -271,12 +292,15 @@ def import_archive(
     progress: Progress | None = None,
     allow_older: bool = False,
     batch_size: int = EDGE_BATCH,
+    left_out: Collection[str] = (),
 ) -> ImportResult:
     """Read an archive into the database as `owner`'s migration of its X account.
 
     Raises `hirondelle.archive.ArchiveError` for an unreadable archive and
     `ImportRefused` for an archive older than the one already imported
-    (unless `allow_older`).
+    (unless `allow_older`). `left_out` names data the caller left out of the
+    archive on purpose (`POST_DATA` for an upload without posts): their
+    absence is not warned about.
     """
     path = Path(path)
     with open_archive(path) as archive:
@@ -323,6 +347,10 @@ def import_archive(
             _import_lists(migration, archive.lists(), generation)
             _import_posts(migration, archive.posts(), generation, progress)
             gone |= _mark_gone(migration, generation)
+            ignore = NOT_IMPORTED | set(left_out)
+            missing = [m for m in archive.missing() if m.type not in ignore]
+            warnings = [m.message() for m in missing]
+            warnings += [w for w in archive.warnings if not w.startswith("the manifest lists")]
             counts = _counts(migration)
             migration.generation = generation
             migration.profile = profile
@@ -330,8 +358,11 @@ def import_archive(
             migration.archive_generated_at = generated_at or migration.archive_generated_at
             migration.imported_at = timezone.now()
             migration.counts = counts
+            migration.import_warnings = [m.as_dict() for m in missing] + [
+                {"text": w} for w in warnings[len(missing) :]
+            ]
             migration.save()
-    return ImportResult(migration, created, counts, gone, skipped[0])
+    return ImportResult(migration, created, counts, gone, skipped[0], missing, warnings)
 
 
 def _import_lists(migration: Migration, lists: Iterable, generation: int) -> None:

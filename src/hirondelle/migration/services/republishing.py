@@ -38,6 +38,9 @@ class RepublishSummary:
     by_year: Counter = field(default_factory=Counter)
     #: A few posts as they will appear (the first ones, a thread, one with media).
     samples: list[dict] = field(default_factory=list)
+    limits: compose.Limits | None = None  # what the posts were prepared for
+    #: Replies whose parent is not republished: they open with a line linking to it on X.
+    replies_with_link: int = 0
 
     def as_dict(self) -> dict:
         return {
@@ -51,14 +54,39 @@ class RepublishSummary:
             "errors": self.errors,
             "by_year": dict(sorted(self.by_year.items())),
             "samples": self.samples,
+            "replies_with_link": self.replies_with_link,
+            "limits": {
+                "max_characters": self.limits.max_graphemes,
+                "max_media": self.limits.max_images,
+            }
+            if self.limits
+            else None,
         }
 
 
 def limits_for_account(account: ConnectedAccount, adapter=None) -> compose.Limits:
-    """The network's limits; a Mastodon server's own, read from its instance document."""
-    if account.network == Network.MASTODON and adapter is not None:
-        return compose.mastodon_limits(adapter.instance())
-    return compose.limits_for(account.network)
+    """The limits of the account's own server, for planning and for publishing.
+
+    A Mastodon-API server publishes its own (`max_characters`, media per post,
+    media sizes in `/api/v2/instance`): many allow far more than Mastodon's
+    500 characters, and splitting at 500 there would cut posts for nothing.
+    Every path (command line, page, worker) asks here, with the adapter it
+    holds or one made for the account. Bluesky's limits are the network's
+    own (300 graphemes), the same on every server.
+    """
+    if account.network != Network.MASTODON:
+        return compose.limits_for(account.network)
+    own = adapter is None
+    if own:
+        from hirondelle.migration.services.adapters import adapter_for
+
+        adapter = adapter_for(account)
+    try:
+        instance = getattr(adapter, "instance", None)
+        return compose.mastodon_limits(instance() if instance is not None else {})
+    finally:
+        if own and hasattr(adapter, "close"):
+            adapter.close()
 
 
 def mention_resolver(network: str) -> compose.MentionResolver:
@@ -151,6 +179,7 @@ def plan_republish(
 ) -> RepublishSummary:
     """Prepare the chosen posts and add them to the account's plan (unless dry_run)."""
     summary = RepublishSummary(account.network, account.handle)
+    limits = summary.limits = limits or limits_for_account(account)
     posts = (
         p.to_record()
         for p in migration.posts.filter(gone_at__isnull=True).order_by("created_at").iterator()
@@ -167,7 +196,7 @@ def plan_republish(
         posts,
         account.network,
         filters=filters,
-        limits=limits or limits_for_account(account),
+        limits=limits,
         resolve_mention=mention_resolver(account.network),
         published=published_posts(account),
         options=options or compose.Options(),
@@ -182,6 +211,7 @@ def plan_republish(
         _keep_sample(summary, prepared)
         for draft in prepared.drafts:
             summary.parts += 1
+            summary.replies_with_link += draft.answers is not None
             summary.media_dropped += draft.media_dropped
             position += 1
             items.append(

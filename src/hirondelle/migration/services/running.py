@@ -12,10 +12,17 @@ idempotency keys) so nothing is done twice.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import hashlib
+import os
+import re
+import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -29,7 +36,16 @@ from hirondelle.migration.services.publishing import publish_item
 from hirondelle.networks.base import Action, ActionKind, ActionResult, Adapter, RemoteAccount
 from hirondelle.networks.errors import AuthExpired, NetworkError, RateLimited, Transient
 
-__all__ = ["AdvanceResult", "advance", "hold_period", "release_lease", "take_lease"]
+__all__ = [
+    "AdvanceResult",
+    "advance",
+    "hold_period",
+    "holder_is_gone",
+    "lease_owner_id",
+    "lease_wait",
+    "release_lease",
+    "take_lease",
+]
 
 #: Protect the person first (blocks, mutes), then reconnect, then publish.
 KIND_ORDER = [
@@ -57,16 +73,111 @@ class AdvanceResult:
     retried: int = 0
     next_wake: datetime | None = None  # None: nothing left to do
     stopped: str = ""  # why the account cannot go on (auth expired…)
+    waiting_for: str = ""  # another run holds the account: what, and until when
     by_kind: dict[str, int] = field(default_factory=dict)
 
 
+@functools.cache
+def _machine() -> str:
+    """This machine and pid namespace, in 12 hex digits: pids are only comparable within it."""
+    parts = [socket.gethostname()]
+    with contextlib.suppress(OSError):
+        parts.append(Path("/proc/sys/kernel/random/boot_id").read_text().strip())
+    with contextlib.suppress(OSError):  # containers on one host share the boot id, not pids
+        parts.append(str(os.stat("/proc/self/ns/pid").st_ino))
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:12]
+
+
+def lease_owner_id() -> str:
+    """A lease owner that names its process: `pid@machine:random` (fits the 64-char column)."""
+    return f"{os.getpid()}@{_machine()}:{uuid.uuid4().hex[:16]}"
+
+
+_OWNER = re.compile(r"(\d+)@([0-9a-f]{12}):[0-9a-f]+")
+
+
+def _holder(owner: str) -> tuple[int, bool] | None:
+    """(pid, on this machine) of a lease owner made by `lease_owner_id`, else None."""
+    m = _OWNER.fullmatch(owner or "")
+    return (int(m.group(1)), m.group(2) == _machine()) if m else None
+
+
+def holder_is_gone(owner: str) -> bool:
+    """Whether the process holding a lease is provably dead.
+
+    Only on this machine (same host, boot and pid namespace) can that be
+    known: its pid no longer runs, or is a zombie. Anything else (another
+    machine, an owner of another form, no permission to ask) counts as alive,
+    and its lease is only taken once it expires.
+    """
+    holder = _holder(owner)
+    if holder is None or not holder[1] or os.name != "posix":
+        return False  # on Windows, signal 0 would be CTRL_C_EVENT
+    pid = holder[0]
+    if pid == os.getpid():
+        return False  # this very process: another thread of it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    try:  # killed but not yet reaped by its parent: dead all the same
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def take_lease(account: ConnectedAccount, owner: str, now: datetime) -> bool:
+    """Take (or renew) the account's lease; at once if its holder is provably gone.
+
+    A run killed on this machine leaves its lease and its items in flight:
+    waiting for them to expire would keep the next run idle for minutes,
+    so when the holder's process is dead, both are taken over now (the items
+    are checked on the network before anything is redone).
+    """
     taken = (
         ConnectedAccount.objects.filter(pk=account.pk)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=owner))
         .update(lease_owner=owner, lease_until=now + hold_period())
     )
+    if taken == 1:
+        return True
+    holder = (
+        ConnectedAccount.objects.filter(pk=account.pk).values_list("lease_owner", flat=True).first()
+    )
+    if not holder or not holder_is_gone(holder):
+        return False
+    with transaction.atomic():
+        taken = ConnectedAccount.objects.filter(pk=account.pk, lease_owner=holder).update(
+            lease_owner=owner, lease_until=now + hold_period()
+        )
+        if taken:  # only the lease holder takes items: those in flight were the dead run's
+            PlanItem.objects.filter(account_id=account.pk, state=PlanItem.State.IN_FLIGHT).update(
+                locked_until=now - timedelta(seconds=1)
+            )
     return taken == 1
+
+
+def lease_wait(account: ConnectedAccount, now: datetime) -> tuple[datetime, str]:
+    """When the lease frees up, and what holds it, in words for the person."""
+    row = (
+        ConnectedAccount.objects.filter(pk=account.pk).values("lease_owner", "lease_until").first()
+    )
+    until = (row or {}).get("lease_until") or now + hold_period()
+    holder = _holder((row or {}).get("lease_owner") or "")
+    if holder is None:
+        who = "another worker"
+    elif holder[1]:
+        who = f"another run (process {holder[0]} on this computer)"
+    else:
+        who = f"another run (process {holder[0]} on another computer)"
+    seconds = max(0, round((until - now).total_seconds()))
+    return until, (
+        f"waiting for {who}, which is working on this account: taken over in {seconds} s "
+        f"(at {until:%H:%M:%S} UTC) unless it carries on"
+    )
 
 
 def release_lease(account: ConnectedAccount, owner: str) -> None:
@@ -211,12 +322,12 @@ def advance(
     Returns what was done and when to come back (`next_wake`).
     """
     out = AdvanceResult()
-    owner = owner or uuid.uuid4().hex
+    owner = owner or lease_owner_id()
     if account.status != ConnectedAccount.Status.ACTIVE:
         out.stopped = account.status_reason or account.status
         return out
     if not take_lease(account, owner, now()):
-        out.next_wake = now() + hold_period()
+        out.next_wake, out.waiting_for = lease_wait(account, now())
         return out
     own_adapter = adapter is None
     adapter = adapter or adapter_for(account)
@@ -294,7 +405,7 @@ def run_until_idle(
 
     The command line's `hirondelle run`; a portal uses the background tasks.
     """
-    owner = uuid.uuid4().hex
+    owner = lease_owner_id()
     active = list(accounts)
     # One adapter per account for the whole run: sessions and what the
     # adapter learnt of the account's records are reused between batches.

@@ -450,7 +450,7 @@ class BlueskyAdapter:
             result = Unavailable(f"Bluesky server error: {detail}", status=status)
         else:
             result = Refused(f"Bluesky refused {detail}", status=status)
-        result.xrpc_error = error  # type: ignore[attr-defined]
+        vars(result)["xrpc_error"] = error  # read back with getattr (see _not_served)
         return result
 
     @staticmethod
@@ -886,7 +886,10 @@ class BlueskyAdapter:
             params = models.ComAtprotoRepoListRecords.Params(
                 repo=did, collection=collection, limit=100, cursor=cursor
             )
-            page = self._call("listRecords", lambda c, p=params: c.com.atproto.repo.list_records(p))
+            page = self._call(
+                "listRecords",
+                lambda c, p=params: c.com.atproto.repo.list_records(p),  # type: ignore[misc]
+            )
             for item in page.records:
                 subject = _field(item.value, "subject")
                 if not isinstance(subject, str):
@@ -906,7 +909,10 @@ class BlueskyAdapter:
         while True:
             params = models.AppBskyGraphGetMutes.Params(limit=100, cursor=cursor)
             try:
-                page = self._call("getMutes", lambda c, p=params: c.app.bsky.graph.get_mutes(p))
+                page = self._call(
+                    "getMutes",
+                    lambda c, p=params: c.app.bsky.graph.get_mutes(p),  # type: ignore[misc]
+                )
             except NetworkError as exc:
                 if _not_served(exc):
                     return muted  # no AppView: mutes cannot be read
@@ -1062,7 +1068,10 @@ class BlueskyAdapter:
             data = models.AppBskyGraphMuteActor.Data(actor=action.target.id)
             try:
                 self._check_budget({"requests": 1.0})
-                self._call("muteActor", lambda c, d=data: c.app.bsky.graph.mute_actor(d))
+                self._call(
+                    "muteActor",
+                    lambda c, d=data: c.app.bsky.graph.mute_actor(d),  # type: ignore[misc]
+                )
             except NetworkError as exc:
                 if isinstance(exc, Transient | AuthExpired):
                     failure = exc

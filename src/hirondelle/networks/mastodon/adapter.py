@@ -281,7 +281,8 @@ class MastodonAdapter:
         """Post length, URL weight and media limits for the text pipeline."""
         if self._limits is None:
             doc = self.instance()
-            conf = doc.get("configuration") if isinstance(doc.get("configuration"), dict) else {}
+            found = doc.get("configuration")
+            conf: dict[str, Any] = found if isinstance(found, dict) else {}
             statuses = conf.get("statuses") or {}
             media = conf.get("media_attachments") or {}
             defaults = ServerLimits()

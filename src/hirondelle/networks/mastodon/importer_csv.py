@@ -88,8 +88,8 @@ def _cells(kind: ImportKind, row: Row) -> tuple[str, ...]:
     if kind is ImportKind.BLOCKS:
         return (_address(_need_str(kind, row)),)
     if kind is ImportKind.MUTES:
-        r = row if isinstance(row, MuteRow) else MuteRow(_need_str(kind, row))
-        return (_address(r.handle), _bool(r.hide_notifications))
+        m = row if isinstance(row, MuteRow) else MuteRow(_need_str(kind, row))
+        return (_address(m.handle), _bool(m.hide_notifications))
     if not (isinstance(row, tuple) and len(row) == 2 and row[0].strip()):
         raise ValueError(f"A lists row is (list name, user@server), got {row!r}")
     return (row[0].strip(), _address(row[1]))

@@ -7,20 +7,19 @@ person's migration, whatever id a request carries.
 from __future__ import annotations
 
 from hirondelle.migration.models import ConnectedAccount, Migration
+from hirondelle.migration.services.choosing import ChoiceError, choose_migration
 
 __all__ = ["current_migration", "my_accounts"]
 
 
 def current_migration(user) -> Migration | None:
-    """The person's most recently imported migration, if any."""
+    """The person's most recently imported migration, if any (`choose_migration`)."""
     if not user.is_authenticated:
         return None
-    return (
-        Migration.objects.filter(owner=user)
-        .select_related("x_account")
-        .order_by("-imported_at", "-pk")
-        .first()
-    )
+    try:
+        return choose_migration(user)
+    except ChoiceError:
+        return None
 
 
 def my_accounts(user) -> list[ConnectedAccount]:

@@ -24,6 +24,7 @@ __all__ = [
     "ImportWatcher",
     "archive_facts",
     "error_text",
+    "missing_parts",
     "read_progress",
 ]
 
@@ -84,6 +85,34 @@ def archive_facts(upload: ArchiveUpload) -> tuple[dict[str, int], list[str]]:
                 missing.append(key)
             break
     return expected, missing
+
+
+#: The archive reader's missing data types (`archive.Missing.type`), as the
+#: parts the page names.
+_PART_OF_TYPE = {
+    "following": "following",
+    "follower": "followers",
+    "block": "blocks",
+    "mute": "mutes",
+    "tweets": "posts",
+    "tweet": "posts",
+    "note-tweet": "posts",
+    "community-tweet": "posts",
+    "tweets_media": "media",
+    "tweet_media": "media",
+    "community_tweet_media": "media",
+    "lists-created": "lists",
+    "lists-member": "lists",
+    "lists-subscribed": "lists",
+}
+
+
+def missing_parts(missing) -> list[str]:
+    """The parts of the archive (following, followers, blocks, mutes, posts,
+    media, lists) that the manifest lists and the zip lacks, in that order."""
+    found = {_PART_OF_TYPE[m.type] for m in missing if m.type in _PART_OF_TYPE}
+    order = ("following", "followers", "blocks", "mutes", "posts", "media", "lists")
+    return [part for part in order if part in found]
 
 
 def error_text(code: str) -> str:

@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 
 from hirondelle.migration.models import ImportedList, PlanItem
 from hirondelle.migration.services import lists as service
+from hirondelle.migration.services.choosing import ChoiceError, choose_account
 from hirondelle.migration.tasks import schedule
 from hirondelle.portal.services.current import current_migration, my_accounts
 
@@ -85,8 +86,11 @@ def _mine(request: HttpRequest, migration, accounts):
     imported = ImportedList.objects.filter(
         pk=list_pk, migration=migration, kind="created", gone_at__isnull=True
     ).first()
-    account = next((a for a in accounts if a.pk == account_pk), None)
-    if imported is None or account is None:
+    try:
+        account = choose_account(request.user, pk=account_pk)
+    except ChoiceError:
+        raise Http404 from None
+    if imported is None:
         raise Http404
     return imported, account
 

@@ -17,8 +17,10 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from hirondelle import compose
+from hirondelle.migration.services.choosing import ChoiceError, choose_account
 from hirondelle.migration.services.republishing import plan_republish
 from hirondelle.migration.tasks import schedule
+from hirondelle.networks.errors import NetworkError
 from hirondelle.portal.services.current import current_migration, my_accounts
 
 #: Pairs of "leave out" date fields shown on the page.
@@ -130,15 +132,15 @@ class RepublishForm(forms.Form):
         return data
 
 
-def _my_account(request: HttpRequest, accounts):
+def _my_account(request: HttpRequest):
     """The posted account, only among the person's own: anything else is not found."""
     wanted = request.POST.get("account", "")
     if not wanted:
         return None
-    for account in accounts:
-        if str(account.pk) == wanted:
-            return account
-    raise Http404
+    try:
+        return choose_account(request.user, pk=wanted)
+    except ChoiceError:
+        raise Http404 from None
 
 
 @login_required
@@ -149,20 +151,32 @@ def republish(request: HttpRequest) -> HttpResponse:
     has_posts = migration is not None and migration.posts.filter(gone_at__isnull=True).exists()
     context = {"migration": migration, "accounts": accounts, "has_posts": has_posts}
     if request.method == "POST":
-        account = _my_account(request, accounts)
+        account = _my_account(request)
         form = RepublishForm(request.POST, accounts=accounts)
         if not has_posts:
             messages.error(request, _("You have no imported posts to republish."))
             return redirect("portal:republish")
         if form.is_valid() and account is not None:
             start = request.POST.get("action") == "start"
-            summary = plan_republish(
-                migration,
-                account,
-                filters=form.cleaned_data["filters"],
-                options=form.cleaned_data["options"],
-                dry_run=not start,
-            )
+            try:
+                summary = plan_republish(
+                    migration,
+                    account,
+                    filters=form.cleaned_data["filters"],
+                    options=form.cleaned_data["options"],
+                    dry_run=not start,
+                )
+            except (NetworkError, compose.ComposeError) as e:
+                # The server's own limits (post length, media) could not be read.
+                messages.error(
+                    request,
+                    _(
+                        "%(server)s did not tell its limits (post length, pictures per post), "
+                        "which your posts are prepared for: %(why)s. Try again in a moment."
+                    )
+                    % {"server": account.server, "why": getattr(e, "message", e)},
+                )
+                return redirect("portal:republish")
             if start:
                 schedule(account)
                 messages.success(

@@ -88,3 +88,31 @@ def test_since_your_last_visit_survives_a_newer_archive(alice, alice_migration) 
     assert "newcomer.test" in again  # still listed
     assert "Since your last visit on" in again
     assert "0 people of your X network arrived" in again  # nobody new since the last visit
+
+
+@pytest.mark.parametrize(
+    ("missing", "absent", "warning"),
+    [
+        (["followers"], "accounts follow you", "We cannot find the people who follow you"),
+        (["blocks"], "You blocked", "We cannot find the accounts you blocked"),
+        (["media"], "", "pictures and videos of your posts"),
+    ],
+)
+def test_a_missing_part_is_never_counted_as_zero(missing, absent, warning) -> None:
+    from django.template.loader import render_to_string
+
+    summary = {
+        "counts": {"following": 1234, "followers": 0, "blocks": 0, "mutes": 0, "lists": 0},
+        "missing": missing,
+        "republish": True,
+    }
+    with translation.override("en"):
+        html = render_to_string("portal/_import_summary.html", {"summary": summary})
+    assert warning in html
+    assert 'role="status"' in html
+    if absent:
+        assert absent not in html
+    assert "You follow 1,234 accounts on X." in html  # English number format
+    with translation.override("fr"):
+        html = render_to_string("portal/_import_summary.html", {"summary": summary})
+    assert "Vous suivez 1\xa0234 comptes sur X." in html  # French: 1 234

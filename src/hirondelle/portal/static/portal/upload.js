@@ -193,7 +193,11 @@
         $("progress-text").textContent = "";
       }
       if (body.state === "done") return body;
-      if (body.state === "failed") throw new Error(body.error);
+      if (body.state === "failed") {
+        const error = new Error(body.error);
+        error.imported = true; // the files arrived; the archive itself was refused
+        throw error;
+      }
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
@@ -261,7 +265,7 @@
       $("next").hidden = false;
     } catch (e) {
       sending = false;
-      $("error").textContent = e.message + " " + t.retry;
+      $("error").textContent = e.imported ? e.message : e.message + " " + t.retry;
       $("start").disabled = false;
       $("archive-file").disabled = false;
     }

@@ -172,6 +172,13 @@ def test_the_guided_path(browser, mastodon_peer, tmp_path, lang, width, save) ->
         assert page.evaluate("document.activeElement.className") == "skip"
         page.keyboard.press("Enter")
         assert page.evaluate("document.activeElement.id") == "main"
+        # The menu opens from the keyboard and fits the window.
+        page.focus("details.menu > summary")
+        page.keyboard.press("Enter")
+        nav = page.query_selector("details.menu nav").bounding_box()
+        assert nav["x"] >= 0
+        assert nav["x"] + nav["width"] <= width
+        page.keyboard.press("Enter")  # closed again
 
         # No account yet: what a server is, a few servers in my language, Bluesky.
         page.goto(base + "/signin/")
@@ -216,7 +223,15 @@ def test_the_guided_path(browser, mastodon_peer, tmp_path, lang, width, save) ->
             b.is_checked() for b in page.query_selector_all("#consent-form input[type=checkbox]")
         )
         walk.check("consent")
-        page.click("#consent-form button[type=submit]")
+        # Keyboard only: tick the first choice with Space, Tab to the button, Enter.
+        page.focus("#consent-form input[name=findable]")
+        page.keyboard.press("Space")
+        assert page.is_checked("#consent-form input[name=findable]")
+        for _ in range(10):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.type") == "submit":
+                break
+        page.keyboard.press("Enter")
         page.wait_for_url(base + "/review/")
 
         # What we found: people as people, the proof in words, ticks kept.

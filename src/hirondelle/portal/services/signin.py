@@ -9,9 +9,11 @@ a second account while signed in adds it to the same person.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model, login
 from django.db import IntegrityError, transaction
@@ -22,9 +24,11 @@ from hirondelle.migration.models import ConnectedAccount
 from hirondelle.migration.services.accounts import connect_account
 from hirondelle.migration.services.adapters import adapter_for
 from hirondelle.networks.base import Network
-from hirondelle.networks.errors import NetworkError
+from hirondelle.networks.errors import AuthExpired, NetworkError, Refused
 from hirondelle.networks.mastodon import auth as mastodon_auth
 from hirondelle.portal.models import MastodonApp
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "SignInError",
@@ -73,13 +77,23 @@ def start_mastodon(request: HttpRequest, server: str, redirect_uri: str) -> str:
     try:
         base_url = mastodon_auth.normalise_server(server)
     except ValueError as e:
-        raise SignInError(str(e)) from e
+        raise SignInError(
+            _(
+                "“%(server)s” is not a server address. Write only the server's name: for "
+                "@marie@piaille.fr, write piaille.fr."
+            )
+            % {"server": server.strip()[:100]}
+        ) from e
     try:
         app = _app_for(base_url, redirect_uri)
     except NetworkError as e:
+        log.info("registering on %s failed: %s", base_url, e.message)
         raise SignInError(
-            _("%(server)s did not let Hirondelle register (%(why)s). Check the server name.")
-            % {"server": base_url, "why": e.message}
+            _(
+                "We could not start the sign-in on %(server)s: it did not answer, or it is "
+                "not a Mastodon server. Check the address and try again in a moment."
+            )
+            % {"server": urlsplit(base_url).hostname or base_url}
         ) from e
     pkce = mastodon_auth.new_pkce()
     state = secrets.token_urlsafe(24)
@@ -103,7 +117,13 @@ def finish_mastodon(request: HttpRequest, code: str, state: str) -> ConnectedAcc
     try:
         token = mastodon_auth.exchange_code(app, code, pkce)
     except (NetworkError, ValueError) as e:
-        raise SignInError(getattr(e, "message", str(e))) from e
+        log.info("code exchange with %s failed: %s", app.base_url, getattr(e, "message", e))
+        raise SignInError(
+            _(
+                "Your server did not confirm the sign-in. Try again; if it happens again, "
+                "your server may be having trouble for a while."
+            )
+        ) from e
     credentials = {
         "access_token": token.access_token,
         "client_id": app.client_id,
@@ -158,9 +178,19 @@ def sign_in(
     except NetworkError as e:
         if owner.created:
             owner.user.delete()
-        raise SignInError(
-            _("%(server)s refused the sign-in: %(why)s") % {"server": server, "why": e.message}
-        ) from e
+        log.info("sign-in on %s refused: %s", server, e.message)
+        host = urlsplit(server).hostname or server
+        if isinstance(e, AuthExpired | Refused):
+            message = _(
+                "%(server)s refused the sign-in: check your name and password. For Bluesky, "
+                "use an app password, not your main password."
+            )
+        else:
+            message = _(
+                "%(server)s refused the sign-in because it could not be reached or answered "
+                "strangely. Try again in a moment."
+            )
+        raise SignInError(message % {"server": host}) from e
     except Exception:
         if owner.created:
             owner.user.delete()

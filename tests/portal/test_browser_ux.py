@@ -271,6 +271,13 @@ def test_the_guided_path(browser, mastodon_peer, tmp_path, lang, width, save) ->
 
         # Later arrivals, and who has moved.
         page.goto(base + "/later/")
+        since = page.inner_text("#since-last-visit")
+        # Four arrived: two followed, one failed (never counted as followed), one waits.
+        expected = {
+            "fr": ["4 personnes", "Nous en avons suivi 2", "1 n’a pas pu être suivie"],
+            "en": ["4 people", "We followed 2 of them", "1 could not be followed"],
+        }[lang]
+        assert all(text in since for text in expected), since
         walk.check("later")
         page.goto(base + "/stats/")
         walk.check("who-moved")

@@ -21,6 +21,7 @@ class Arrival:
     queued: bool  # a follow is planned or done on one of my accounts
     link_id: int = 0  # for the "Report" link
     evidence_code: str = ""  # for the proof in words
+    follow_state: str = ""  # the follow's state: done, pending, in_flight, failed, or ""
 
 
 def record_visit(user) -> datetime | None:
@@ -60,11 +61,21 @@ def arrivals_since(
         "x_account_id", "direction"
     ):
         directions.setdefault(x_id, []).append(Direction(direction).key)
-    queued = set(
-        PlanItem.objects.filter(account__user=migration.owner, x_id__in=[str(i) for i in ids])
+    rank = {PlanItem.State.FAILED: 1, PlanItem.State.PENDING: 2, PlanItem.State.IN_FLIGHT: 2}
+    states: dict[tuple[str, str], str] = {}
+    for network, x_id, state in (
+        PlanItem.objects.filter(
+            account__user=migration.owner,
+            kind="follow",
+            x_id__in=[str(i) for i in ids],
+        )
         .exclude(state=PlanItem.State.SKIPPED)
-        .values_list("account__network", "x_id")
-    )
+        .values_list("account__network", "x_id", "state")
+    ):
+        key = (network, x_id)
+        if rank.get(state, 3) > rank.get(states.get(key, ""), 0):
+            states[key] = state
+    queued = set(states)
     return [
         Arrival(
             network=link.network,
@@ -73,6 +84,7 @@ def arrivals_since(
             asserted_at=link.asserted_at,
             directions=tuple(sorted(directions.get(link.x_account_id, []))),
             queued=(link.network, str(link.x_account_id)) in queued,
+            follow_state=states.get((link.network, str(link.x_account_id)), ""),
             link_id=link.pk,
             evidence_code=str(link.evidence),
         )

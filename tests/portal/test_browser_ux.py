@@ -283,8 +283,18 @@ def test_the_guided_path(browser, mastodon_peer, tmp_path, lang, width, save) ->
         walk.check("who-moved")
         page.goto(base + "/privacy/")
         walk.check("privacy")
+        page.goto(base + "/lists/")
+        walk.check("lists")
+        page.goto(base + "/review/")
+        page.click("#review-form .report >> nth=0")
+        page.wait_for_selector("#report-form")
+        walk.check("report")
         page.goto(base + "/delete/")
         walk.check("delete")
+        page.check("input[name=confirm]")
+        page.click("#delete-form button[type=submit]")
+        page.wait_for_selector("#deleted")
+        walk.check("deleted")
         assert not problems, problems
     finally:
         context.close()

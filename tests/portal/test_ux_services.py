@@ -116,3 +116,13 @@ def test_a_missing_part_is_never_counted_as_zero(missing, absent, warning) -> No
     with translation.override("fr"):
         html = render_to_string("portal/_import_summary.html", {"summary": summary})
     assert "Vous suivez 1\xa0234 comptes sur X." in html  # French: 1 234
+
+
+@pytest.mark.django_db
+def test_the_lists_page_opens_when_a_list_address_has_no_number(alice, alice_migration) -> None:
+    """Lists addressed as x.com/<name>/lists/<slug> (no number) used to stop the page."""
+    from hirondelle.migration.models import ImportedList
+
+    assert ImportedList.objects.filter(migration=alice_migration, url__contains="/lists/").exists()
+    response = alice.get("/lists/", headers={"accept-language": "en"})
+    assert response.status_code == 200

@@ -13,6 +13,8 @@ from hirondelle.portal.services.review import start_run
 from hirondelle.portal.templatetags.portal import num
 from hirondelle.portal.views._json import json_login_required
 
+FAILED_ONE = "Finished, but %(failed)s action could not be done: see why below."
+FAILED_OTHER = "Finished, but %(failed)s actions could not be done: see why below."
 KIND_LABELS = {
     "follow": gettext_lazy("People to follow"),
     "block": gettext_lazy("Accounts to block"),
@@ -58,7 +60,10 @@ def run(request: HttpRequest) -> HttpResponse:
             "texts": {
                 "eta": _("About %(time)s left at the pace the networks allow."),
                 "finished": _("Finished: everything planned was done."),
-                "finished_failed": _("Finished, but %(failed)s could not be done: see why below."),
+                "finished_failed": {
+                    "one": ngettext(FAILED_ONE, FAILED_OTHER, 1),
+                    "other": ngettext(FAILED_ONE, FAILED_OTHER, 2),
+                },
                 "done_of": _("%(done)s of %(total)s finished"),
                 "kinds": {k: str(v) for k, v in KIND_LABELS.items()},
                 "units": {"s": _("s"), "min": _("min"), "h": _("h"), "d": _("days")},

@@ -40,7 +40,11 @@
     let text = "";
     let cls = "";
     if (account.stopped) text = account.stopped;
-    else if (finishedAll && account.failed) { text = t.finished_failed.replace("%(failed)s", fmt(account.failed)); cls = "result-bad"; }
+    else if (finishedAll && account.failed) {
+      const form = new Intl.PluralRules(lang).select(account.failed) === "one" ? "one" : "other";
+      text = t.finished_failed[form].replace("%(failed)s", fmt(account.failed));
+      cls = "result-bad";
+    }
     else if (finishedAll) { text = t.finished; cls = "result-ok"; }
     else if (account.eta_seconds > 0) text = t.eta.replace("%(time)s", duration(account.eta_seconds));
     if (eta.textContent !== text) {

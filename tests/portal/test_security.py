@@ -176,4 +176,6 @@ def test_refused_sign_in_creates_nobody(fake_networks) -> None:
     )
     assert get_user_model().objects.count() == before
     assert "_auth_user_id" not in client.session
-    assert b"Invalid identifier or password" in response.content
+    page = response.content.decode()
+    assert "a refusé la connexion : vérifiez votre nom et votre mot de passe" in page
+    assert "Invalid identifier or password" not in page  # the server's words stay in the log

@@ -153,6 +153,16 @@ class Settings(BaseSettings):
     #: files are removed once imported, so this bounds the disk they can fill.
     upload_bytes_per_person_day: int = Field(default=16 * 1024**3, ge=0)
     upload_bytes_per_day: int = Field(default=0, ge=0)
+    #: Mastodon servers the sign-in page suggests to people with no account
+    #: yet (a JSON list of addresses, in the order shown). Empty: a short
+    #: list shipped with Hirondelle (portal/data/servers.json), by language.
+    recommended_servers: list[str] = []
+    #: The Mastodon server an institution runs for its own people
+    #: (``social.example.org``); shown first on the sign-in page, with
+    #: `institution_name`. Empty: none.
+    institution_server: str = ""
+    #: The institution's name, as its people know it ("Ville de Lyon").
+    institution_name: str = ""
 
     @field_validator("data_dir")
     @classmethod

@@ -82,7 +82,7 @@ def test_the_whole_flow_in_a_browser(browser, served_portal, mastodon_peer, shot
     page.goto(base + "/upload/")
     page.set_input_files("#archive-file", str(archive))
     page.wait_for_selector("#plan:not([hidden])")
-    sent = page.inner_text("#send-list")
+    sent = page.text_content("#send-list")
     assert "data/following.js" in sent
     assert "data/account.js" in sent
     assert "direct-message" not in sent
@@ -113,7 +113,7 @@ def test_the_whole_flow_in_a_browser(browser, served_portal, mastodon_peer, shot
     counts = page.inner_text("#review-counts tr[data-network=mastodon]")
     assert counts.split() == ["Mastodon", "3", "2", "1", "2"]
     assert "dave@remote.example" in page.inner_text("fieldset[data-evidence=domain]")
-    assert "needs review" in page.inner_text("fieldset[data-evidence=self]")
+    assert "For you to check" in page.inner_text("fieldset[data-evidence=self]")
     shots(page, "review")
     page.fill("#q", "erin")
     page.click("form.search button")
@@ -130,7 +130,7 @@ def test_the_whole_flow_in_a_browser(browser, served_portal, mastodon_peer, shot
         " return p && p.max === 2 && p.value === 2; }",
         timeout=90_000,
     )
-    assert "2 of 2 done" in page.inner_text(".account-progress .counts")
+    assert "2 of 2 finished" in page.inner_text(".account-progress .counts")
     shots(page, "run-finished")
     me = mastodon_peer.get("/api/v1/accounts/verify_credentials")
     follows = mastodon_peer.get(f"/api/v1/accounts/{me['id']}/following")
@@ -159,7 +159,7 @@ def test_the_whole_flow_in_a_browser(browser, served_portal, mastodon_peer, shot
     page.check("#republish")
     page.set_input_files("#archive-file", str(archive))
     page.wait_for_selector("#plan:not([hidden])")
-    assert "tweets.js" in page.inner_text("#send-list")
+    assert "tweets.js" in page.text_content("#send-list")
     page.click("#start")
     page.wait_for_selector("#next:not([hidden])", timeout=90_000)
     page.goto(base + "/republish/")
@@ -167,7 +167,7 @@ def test_the_whole_flow_in_a_browser(browser, served_portal, mastodon_peer, shot
     page.wait_for_selector("#preview")
     preview = page.inner_text("#preview")
     assert "nothing has been published" in preview
-    parts = int(re.search(r"Posts on the network[^:]*: (\d+)", preview).group(1))
+    parts = int(re.search(r"becomes? (\d+) posts? on the network", preview).group(1))
     assert parts > 0
     shots(page, "republish-preview")
     me = mastodon_peer.get("/api/v1/accounts/verify_credentials")

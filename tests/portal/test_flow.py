@@ -65,7 +65,7 @@ def test_review_groups_by_evidence_and_explains(alice, alice_migration, archive_
     html = response.content.decode()
     assert "friend0.test" in html
     assert "friend4.test" in html
-    assert "needs review" in html
+    assert "For you to check" in html
     assert "weaker than the level you trust" in html
     searched = alice.get("/review/?q=friend4").context["page"]
     assert [r.match.handle for g in searched.groups for r in g.rows] == ["friend4.test"]

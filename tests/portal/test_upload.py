@@ -99,7 +99,7 @@ def test_posts_need_the_republish_choice(alice) -> None:
 def test_not_an_archive_without_account(alice) -> None:
     response = _new(alice, {"data/following.js": 10})
     assert response.status_code == 400
-    assert "account.js" in response.json()["error"]
+    assert "le fichier qui nomme votre compte manque" in response.json()["error"]  # French first
 
 
 @pytest.mark.parametrize(
@@ -246,3 +246,43 @@ def test_a_batch_must_carry_whole_declared_files(alice) -> None:
     stranger = alice.post(url, {"data/direct-messages.js": SimpleUploadedFile("d", b"secret")})
     assert stranger.status_code == 400
     assert not any("direct" in p.name for p in (folder_of(ArchiveUpload.objects.get()).rglob("*")))
+
+
+def test_an_archive_lacking_a_file_is_imported_with_a_warning(alice, archive_folder) -> None:
+    """The manifest lists following.js but the zip lacks it (a trimmed archive):
+    the import goes on, the summary names what is missing and never says
+    "you follow 0 accounts"."""
+    spec, folder = archive_folder
+    (folder / "data" / "following.js").unlink()
+    upload_id = _send_folder(alice, folder)
+    alice.post(f"/upload/{upload_id}/finish")
+    import_upload.call(upload_id)
+    status = alice.get(f"/upload/{upload_id}/", headers={"accept-language": "en"}).json()
+    assert status["state"] == "done", status
+    assert ArchiveUpload.objects.get(pk=upload_id).summary["missing"] == ["following"]
+    html = status["summary_html"]
+    assert "We cannot find the people you follow" in html
+    assert "Download a new archive from X" in html
+    assert "You follow 0" not in html
+    assert f"{len(set(spec.followers))} accounts follow you" in html
+
+
+def test_the_import_reports_its_progress_in_numbers(alice, archive_folder) -> None:
+    """While importing, the page reads what is being read, how far, out of how many."""
+    from hirondelle.portal.services.import_report import ImportWatcher, archive_facts
+
+    spec, folder = archive_folder
+    upload_id = _send_folder(alice, folder)
+    alice.post(f"/upload/{upload_id}/finish")
+    upload = ArchiveUpload.objects.get(pk=upload_id)
+    expected, missing = archive_facts(upload)
+    assert expected["following"] == len(spec.following)
+    assert missing == []
+    ArchiveUpload.objects.filter(pk=upload_id).update(state=ArchiveUpload.State.IMPORTING)
+    ImportWatcher(upload, expected).write("followers", 3)
+    progress = alice.get(f"/upload/{upload_id}/", headers={"accept-language": "fr"}).json()[
+        "progress"
+    ]
+    total = len(spec.followers)
+    assert progress["text"].startswith(f"Lecture des personnes qui vous suivent : 3 sur {total}")
+    assert progress["read"] == len(spec.following) + 3  # following read first

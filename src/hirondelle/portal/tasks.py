@@ -7,18 +7,19 @@ of edges happens here, in a worker, so the web page answers at once.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django_tasks import task
 
 from hirondelle.archive import ArchiveError
 from hirondelle.migration.services.importing import POST_DATA, ImportRefused, import_archive
 from hirondelle.migration.services.running import hold_period
 from hirondelle.portal.models import ArchiveUpload, NotificationPreference
+from hirondelle.portal.services.import_report import ImportWatcher, archive_facts, missing_parts
 from hirondelle.portal.services.notifications import (
     forgotten_people,
     people_to_notify,
@@ -30,6 +31,8 @@ from hirondelle.portal.services.storage import (
     remove_upload_files,
 )
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "import_upload",
     "notice_arrivals",
@@ -37,6 +40,14 @@ __all__ = [
     "on_directory_changed",
     "schedule_notices",
 ]
+
+
+def _reason_code(e: Exception) -> str:
+    """Why the archive was refused, as a code the page words in the person's
+    language (see import_report.ERROR_TEXTS); the details go to the log."""
+    if isinstance(e, ImportRefused) and "allow-older" in str(e):
+        return "older"
+    return "unreadable"
 
 
 def _fail(upload_id: str, message: str) -> None:
@@ -54,21 +65,32 @@ def import_upload(upload_id: str) -> dict:
     if not claimed:  # deleted meanwhile, or another worker took it
         return {"skipped": True}
     upload = ArchiveUpload.objects.select_related("user").get(pk=upload_id)
+    expected, _ = archive_facts(upload)
+    watcher = ImportWatcher(upload, expected)
+    watcher.write("following", 0)
     try:
         result = import_archive(
             archive_folder(upload),
             owner=upload.user,
+            progress=watcher,
             left_out=() if upload.republish else POST_DATA,  # posts not sent on purpose
         )
     except (ArchiveError, ImportRefused) as e:  # the person's archive: tell them why
-        _fail(upload_id, str(e))
+        log.info("import of upload %s refused: %s", upload_id, e)
+        _fail(upload_id, _reason_code(e))
         remove_upload_files(upload)  # useless now: the person sends a new archive
         return {"failed": str(e)}
     except Exception:
-        _fail(upload_id, _("The import failed on the server; the site's operators can see why."))
+        _fail(upload_id, "server")
         raise  # files kept: an operator may look at what broke, then "delete everything" goes
+    summary = {
+        "counts": result.counts,
+        "gone": result.gone,
+        "missing": missing_parts(result.missing),
+        "republish": upload.republish,
+    }
     ArchiveUpload.objects.filter(pk=upload_id).update(
-        state=ArchiveUpload.State.DONE, migration=result.migration, error=""
+        state=ArchiveUpload.State.DONE, migration=result.migration, error="", summary=summary
     )
     prune_after_import(upload)
     return {"migration": result.migration.pk, "counts": result.counts}

@@ -40,6 +40,8 @@ class RepublishSummary:
     by_year: Counter = field(default_factory=Counter)
     #: how long publishing the parts takes at the network's published limits
     eta_seconds: float = 0.0
+    #: A few posts as they will appear (the first ones, a thread, one with media).
+    samples: list[dict] = field(default_factory=list)
     limits: compose.Limits | None = None  # what the posts were prepared for
     #: Replies whose parent is not republished: they open with a line linking to it on X.
     replies_with_link: int = 0
@@ -56,6 +58,7 @@ class RepublishSummary:
             "errors": self.errors,
             "by_year": dict(sorted(self.by_year.items())),
             "eta_seconds": round(self.eta_seconds),
+            "samples": self.samples,
             "replies_with_link": self.replies_with_link,
             "limits": {
                 "max_characters": self.limits.max_graphemes,
@@ -144,6 +147,40 @@ def _ref(ref: compose.PartRef | None) -> dict | None:
     return {"post_id": ref.post_id, "part": ref.part} if ref else None
 
 
+SAMPLES = 4
+
+
+def _keep_sample(summary: RepublishSummary, prepared) -> None:
+    """Keep the first posts, the first thread and the first post with media."""
+    if len(summary.samples) >= SAMPLES or not prepared.drafts:
+        return
+    drafts = prepared.drafts
+    is_thread = len(drafts) > 1
+    has_media = any(d.media for d in drafts)
+    kinds = {k for s in summary.samples for k in s["kinds"]}
+    wanted = (
+        len(summary.samples) < 2
+        or (is_thread and "thread" not in kinds)
+        or (has_media and "media" not in kinds)
+    )
+    if not wanted:
+        return
+    summary.samples.append(
+        {
+            "created_at": drafts[0].created_at.isoformat(),
+            "kinds": (["thread"] if is_thread else []) + (["media"] if has_media else []),
+            "parts": [
+                {
+                    "text": d.text,
+                    "media": [str(m.kind) for m in d.media],
+                    "media_dropped": d.media_dropped,
+                }
+                for d in drafts
+            ],
+        }
+    )
+
+
 def plan_republish(
     migration: Migration,
     account: ConnectedAccount | None,
@@ -195,6 +232,7 @@ def plan_republish(
         summary.by_year[prepared.post.created_at.year] += 1
         if prepared.post.media:
             summary.with_media += 1
+        _keep_sample(summary, prepared)
         for draft in prepared.drafts:
             summary.parts += 1
             summary.replies_with_link += draft.answers is not None

@@ -52,6 +52,12 @@ class ArchiveUpload(models.Model):
         related_name="+",
         verbose_name=_("migration"),
     )
+    summary = models.JSONField(
+        _("summary"),
+        default=dict,
+        blank=True,
+        help_text=_("what the import found: counts, and parts the archive lacks"),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -11,7 +11,7 @@ from hirondelle.identity.models import Link
 from hirondelle.migration.models import Direction, Edge, Migration, PlanItem
 from hirondelle.migration.services.matching import graph_is_larger
 
-__all__ = ["Arrival", "arrivals_since"]
+__all__ = ["Arrival", "arrivals_since", "record_visit"]
 
 
 @dataclass(frozen=True)
@@ -23,11 +23,28 @@ class Arrival:
     directions: tuple[str, ...]
     queued: bool  # a follow is planned or done on one of my accounts
     link_id: int = 0  # for the "Report" link
+    evidence_code: str = ""  # for the proof in words
+    follow_state: str = ""  # the follow's state: done, pending, in_flight, failed, or ""
 
 
-def arrivals_since(migration: Migration, *, limit: int = 500) -> list[Arrival]:
-    """Consented links to people of my graph, newer than my last import, newest first."""
-    since = migration.imported_at or migration.created_at
+def record_visit(user) -> datetime | None:
+    """Note that the person opened the "Later arrivals" page now; returns their
+    previous visit (None the first time)."""
+    from django.utils import timezone
+
+    from hirondelle.portal.models import ArrivalsVisit
+
+    previous = ArrivalsVisit.objects.filter(user=user).values_list("seen_at", flat=True).first()
+    ArrivalsVisit.objects.update_or_create(user=user, defaults={"seen_at": timezone.now()})
+    return previous
+
+
+def arrivals_since(
+    migration: Migration, *, since: datetime | None = None, limit: int = 500
+) -> list[Arrival]:
+    """Consented links to people of my graph, newer than `since` (by default my
+    first import, so a newer archive sent later hides no one), newest first."""
+    since = since or migration.created_at
     graph = Edge.objects.filter(
         migration=migration,
         direction__in=[Direction.FOLLOWING, Direction.FOLLOWERS],
@@ -53,11 +70,21 @@ def arrivals_since(migration: Migration, *, limit: int = 500) -> list[Arrival]:
         "x_account_id", "direction"
     ):
         directions.setdefault(x_id, []).append(Direction(direction).key)
-    queued = set(
-        PlanItem.objects.filter(account__user=migration.owner, x_id__in=[str(i) for i in ids])
+    rank = {PlanItem.State.FAILED: 1, PlanItem.State.PENDING: 2, PlanItem.State.IN_FLIGHT: 2}
+    states: dict[tuple[str, str], str] = {}
+    for network, x_id, state in (
+        PlanItem.objects.filter(
+            account__user=migration.owner,
+            kind="follow",
+            x_id__in=[str(i) for i in ids],
+        )
         .exclude(state=PlanItem.State.SKIPPED)
-        .values_list("account__network", "x_id")
-    )
+        .values_list("account__network", "x_id", "state")
+    ):
+        key = (network, x_id)
+        if rank.get(state, 3) > rank.get(states.get(key, ""), 0):
+            states[key] = state
+    queued = set(states)
     return [
         Arrival(
             network=link.network,
@@ -66,7 +93,9 @@ def arrivals_since(migration: Migration, *, limit: int = 500) -> list[Arrival]:
             asserted_at=link.asserted_at,
             directions=tuple(sorted(directions.get(link.x_account_id, []))),
             queued=(link.network, str(link.x_account_id)) in queued,
+            follow_state=states.get((link.network, str(link.x_account_id)), ""),
             link_id=link.pk,
+            evidence_code=str(link.evidence),
         )
         for link in links
     ]

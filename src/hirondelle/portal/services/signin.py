@@ -9,10 +9,12 @@ a second account while signed in adds it to the same person.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model, login
 from django.db import IntegrityError, transaction
@@ -40,6 +42,8 @@ from hirondelle.networks.errors import (
 )
 from hirondelle.networks.mastodon import auth as mastodon_auth
 from hirondelle.portal.models import MastodonApp
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "SignInError",
@@ -117,7 +121,13 @@ def start_mastodon(request: HttpRequest, server: str, redirect_uri: str) -> str:
     try:
         base_url = mastodon_auth.normalise_server(server)
     except ValueError as e:
-        raise SignInError(str(e)) from e
+        raise SignInError(
+            _(
+                "“%(server)s” is not a server address. Write only the server's name: for "
+                "@marie@piaille.fr, write piaille.fr."
+            )
+            % {"server": server.strip()[:100]}
+        ) from e
     try:
         app = _app_for(base_url, redirect_uri)
     except NetworkError as e:

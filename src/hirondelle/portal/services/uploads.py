@@ -105,7 +105,12 @@ def declare_upload(user, files: dict[str, int], *, republish: bool) -> ArchiveUp
     if sum(files.values()) > cap * TOTAL_FACTOR:
         raise UploadError(_("The files are larger than this site accepts in total."), status=413)
     if not any(n.rsplit("/", 1)[-1] == "account.js" for n in files):
-        raise UploadError(_("This does not look like an X archive: account.js is missing."))
+        raise UploadError(
+            _(
+                "This does not look like an X archive: the file that names your account is "
+                "missing. Choose the zip X sent you, as you downloaded it."
+            )
+        )
     total = sum(files.values())
     _check_daily_limits(user, total)
     upload = ArchiveUpload.objects.create(

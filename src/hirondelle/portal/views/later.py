@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy
 from hirondelle.portal.models import NotificationPreference
 from hirondelle.portal.services.consent import current_consent
 from hirondelle.portal.services.current import current_migration
-from hirondelle.portal.services.later import arrivals_since
+from hirondelle.portal.services.later import arrivals_since, record_visit
 from hirondelle.portal.services.notifications import (
     last_notice,
     next_wake,
@@ -89,12 +89,20 @@ def later(request: HttpRequest) -> HttpResponse:
                 "frequency": pref.frequency,
             },
         )
+    arrivals = arrivals_since(migration) if migration else []
+    last_visit = record_visit(request.user) if request.method == "GET" else None
+    new = [a for a in arrivals if last_visit is None or a.asserted_at > last_visit]
     return render(
         request,
         "portal/later.html",
         {
             "migration": migration,
-            "arrivals": arrivals_since(migration) if migration else [],
+            "arrivals": arrivals,
+            "last_visit": last_visit,
+            "new_count": len(new),
+            "new_followed": sum(1 for a in new if a.follow_state == "done"),
+            "new_planned": sum(1 for a in new if a.follow_state in ("pending", "in_flight")),
+            "new_failed": sum(1 for a in new if a.follow_state == "failed"),
             "consent": current_consent(migration) if migration else None,
             "notice_form": form,
             "notice_pref": pref,

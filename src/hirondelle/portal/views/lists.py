@@ -57,11 +57,15 @@ def _context(migration, accounts) -> dict:
                     "chosen": len(chosen),
                 }
             )
-        name = next((r.name for r in rebuilds.values()), "") or service.default_name(row)
+        try:  # an address of another form (…/name/lists/slug) has no number
+            x_id, default = service.x_list_id(row.url), service.default_name(row)
+        except service.ListsError:
+            x_id, default = f"row-{row.pk}", ""
+        name = next((r.name for r in rebuilds.values()), "") or default
         created.append(
             {
                 "row": row,
-                "x_id": service.x_list_id(row.url),
+                "x_id": x_id,
                 "name": name,
                 "accounts": per_account,
                 "rebuilt": [p for p in per_account if p["rebuild"]],

@@ -6,6 +6,8 @@ leaves the publishing to the ordinary background runner.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -187,6 +189,11 @@ def republish(request: HttpRequest) -> HttpResponse:
                 )
                 return redirect("portal:run")
             context["preview"] = summary.as_dict()
+            for sample in context["preview"]["samples"]:
+                sample["when"] = datetime.fromisoformat(sample["created_at"])
+                sample["photos"] = sum(
+                    1 for part in sample["parts"] for kind in part["media"] if kind == "photo"
+                )
             context["preview_account"] = account
     elif request.method == "GET":
         form = RepublishForm(accounts=accounts)

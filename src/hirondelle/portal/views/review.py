@@ -5,12 +5,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
-from hirondelle.identity.models import Evidence
+from hirondelle.identity.models import Evidence, XAccount
 from hirondelle.identity.services.trust import Review
-from hirondelle.portal.services.current import current_migration
+from hirondelle.portal.services.current import current_migration, my_accounts
 from hirondelle.portal.services.review import DIRECTIONS, review_page, save_choices, set_trust
+from hirondelle.portal.templatetags.portal import num
 
 REASONS = {
     Review.BELOW_TRUST: gettext_lazy(
@@ -43,7 +44,18 @@ def review(request: HttpRequest) -> HttpResponse:
         return redirect("portal:review")
     if request.method == "POST":
         n = save_choices(migration, request.POST.getlist("shown"), request.POST.getlist("pick"))
-        messages.success(request, _("Saved your choice for %(n)d accounts.") % {"n": n})
+        if n:
+            messages.success(
+                request,
+                ngettext(
+                    "Your choice for %(n)s account is saved.",
+                    "Your choices for %(n)s accounts are saved.",
+                    n,
+                )
+                % {"n": num(n)},
+            )
+        if request.POST.get("then") == "accounts":
+            return redirect("portal:signin" if not my_accounts(request.user) else "portal:run")
         query = {
             "direction": request.POST.get("direction", "following"),
             "q": request.POST.get("q", ""),
@@ -52,6 +64,8 @@ def review(request: HttpRequest) -> HttpResponse:
     direction = request.GET.get("direction", "following")
     query = request.GET.get("q", "")
     page = review_page(migration, direction, query)
+    shown_ids = {row.match.x_id for group in page.groups for row in group.rows}
+    x_info = {x.pk: x for x in XAccount.objects.filter(pk__in=shown_ids)}
     return render(
         request,
         "portal/review.html",
@@ -63,5 +77,6 @@ def review(request: HttpRequest) -> HttpResponse:
             "reasons": [(REASONS.get(r, r), n) for r, n in page.reasons.most_common()],
             "reason_labels": REASONS,
             "trust_levels": [(e.value, e.label) for e in Evidence],
+            "x_info": x_info,
         },
     )

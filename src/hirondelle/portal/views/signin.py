@@ -1,8 +1,11 @@
+from datetime import date
+
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -20,8 +23,19 @@ def _callback_uri(request: HttpRequest) -> str:
 def signin(request: HttpRequest) -> HttpResponse:
     """Sign in with a Mastodon server, or a Bluesky handle and app password."""
     from hirondelle.portal.services.bluesky_oauth import offer
+    from hirondelle.portal.services.servers import shipped_list, suggested_servers
 
-    return render(request, "portal/signin.html", {"bluesky_oauth": offer()})
+    return render(
+        request,
+        "portal/signin.html",
+        {
+            "bluesky_oauth": offer(),
+            "servers": suggested_servers(get_language() or "fr"),
+            "servers_checked": date.fromisoformat(shipped_list()["checked"]),
+            "servers_source": shipped_list()["source"],
+            "own_list": bool(get_settings().recommended_servers),
+        },
+    )
 
 
 @require_POST

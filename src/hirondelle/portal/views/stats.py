@@ -31,7 +31,6 @@ def stats(request: HttpRequest) -> HttpResponse:
             "mine_chart": line_chart(
                 mine.timeline,
                 title=_("Share of the people I follow on X who have moved, over time"),
-                y_max=100,
                 percent=True,
             )
             if mine

@@ -6,18 +6,24 @@
   if (!box) return;
   const t = JSON.parse(document.getElementById("run-i18n").textContent);
 
+  const lang = document.documentElement.lang || "fr";
+  const fmt = (n) => Number(n).toLocaleString(lang);
+
   function duration(seconds) {
-    if (seconds < 90) return Math.max(1, Math.round(seconds)) + " s";
-    if (seconds < 5400) return Math.round(seconds / 60) + " min";
-    if (seconds < 172800) return Math.round(seconds / 3600) + " h";
-    return Math.round(seconds / 86400) + " d";
+    const u = t.units;
+    if (seconds < 90) return fmt(Math.max(1, Math.round(seconds))) + "\u00a0" + u.s;
+    if (seconds < 5400) return fmt(Math.round(seconds / 60)) + "\u00a0" + u.min;
+    if (seconds < 172800) return fmt(Math.round(seconds / 3600)) + "\u00a0" + u.h;
+    return fmt(Math.round(seconds / 86400)) + "\u00a0" + u.d;
   }
 
-  function cell(text) {
+  function cell(text, label) {
     const td = document.createElement("td");
     td.textContent = text;
+    if (label) { td.dataset.label = label; td.className = "n"; }
     return td;
   }
+  const heads = [...box.querySelectorAll("table.kinds thead th")].map((th) => th.textContent);
 
   function render(account) {
     const card = box.querySelector(
@@ -28,19 +34,42 @@
     bar.max = account.total || 1;
     bar.value = account.finished;
     card.querySelector(".counts").textContent = t.done_of
-      .replace("%(done)s", account.finished).replace("%(total)s", account.total);
-    let eta = "";
-    if (account.status !== "active") eta = t.stopped.replace("%(why)s", account.status);
-    else if (account.total && account.finished >= account.total) eta = t.finished;
-    else if (account.eta_seconds > 0) eta = t.eta.replace("%(time)s", duration(account.eta_seconds));
-    card.querySelector(".eta").textContent = eta;
+      .replace("%(done)s", fmt(account.finished)).replace("%(total)s", fmt(account.total));
+    const finishedAll = account.total && account.finished >= account.total;
+    const eta = card.querySelector(".eta");
+    let text = "";
+    let cls = "";
+    if (account.stopped) text = account.stopped;
+    else if (finishedAll && account.failed) {
+      const form = new Intl.PluralRules(lang).select(account.failed) === "one" ? "one" : "other";
+      text = t.finished_failed[form].replace("%(failed)s", fmt(account.failed));
+      cls = "result-bad";
+    }
+    else if (finishedAll) { text = t.finished; cls = "result-ok"; }
+    else if (account.eta_seconds > 0) text = t.eta.replace("%(time)s", duration(account.eta_seconds));
+    if (eta.textContent !== text) {
+      const span = document.createElement("span");
+      span.className = cls;
+      span.textContent = text;
+      eta.replaceChildren(span);
+    }
+    // The reasons for failures are drawn by the server: reload once when the
+    // work ends with failures the page does not list yet.
+    if (finishedAll && account.failed && !card.querySelector(".failures-box") && !sessionStorage.getItem("reloaded-" + account.handle + account.failed)) {
+      sessionStorage.setItem("reloaded-" + account.handle + account.failed, "1");
+      location.reload();
+    }
     const body = card.querySelector("tbody");
     body.replaceChildren();
     for (const [kind, states] of Object.entries(account.items)) {
       const tr = document.createElement("tr");
       tr.dataset.kind = kind;
-      tr.append(cell(t.kinds[kind] || kind), cell((states.pending || 0) + (states.in_flight || 0)),
-        cell(states.done || 0), cell(states.failed || 0));
+      const what = document.createElement("td");
+      const strong = document.createElement("strong");
+      strong.textContent = t.kinds[kind] || kind;
+      what.append(strong);
+      tr.append(what, cell(fmt((states.pending || 0) + (states.in_flight || 0)), heads[1]),
+        cell(fmt(states.done || 0), heads[2]), cell(fmt((states.failed || 0) + (states.skipped || 0)), heads[3]));
       body.append(tr);
     }
   }

@@ -20,12 +20,24 @@
   let file = null;
   let entries = [];
 
+  const lang = document.documentElement.lang || "fr";
+  const fmt = (n, digits = 0) => n.toLocaleString(lang, { maximumFractionDigits: digits });
+
   function human(bytes) {
-    const units = ["B", "kB", "MB", "GB"];
+    const units = t.units;
     let i = 0;
     while (bytes >= 1000 && i < units.length - 1) { bytes /= 1000; i++; }
-    return (i ? bytes.toFixed(1) : String(bytes)) + " " + units[i];
+    return fmt(bytes, i ? 1 : 0) + "\u00a0" + units[i];
   }
+
+  // Leaving while files are being sent loses nothing (the upload resumes),
+  // but say so before the person leaves.
+  let sending = false;
+  window.addEventListener("beforeunload", (event) => {
+    if (!sending) return;
+    event.preventDefault();
+    event.returnValue = t.leave;
+  });
 
   function rootPrefix(names) {
     for (const name of names) {
@@ -71,9 +83,9 @@
       list.append(li);
       total += item.entry.size;
     }
-    $("send-total").textContent = t.send_total.replace("%(n)s", send.length).replace("%(size)s", human(total));
+    $("send-total").textContent = t.send_total.replace("%(n)s", fmt(send.length)).replace("%(size)s", human(total));
     const priv = keep.filter((k) => k.private).length;
-    $("keep-summary").textContent = t.keep_summary.replace("%(n)s", keep.length).replace("%(private)s", priv);
+    $("keep-summary").textContent = t.keep_summary.replace("%(n)s", fmt(keep.length)).replace("%(private)s", fmt(priv));
     const keepList = $("keep-list");
     keepList.replaceChildren();
     for (const item of keep.slice(0, 500)) {
@@ -86,6 +98,7 @@
 
   $("archive-file").addEventListener("change", async (event) => {
     file = event.target.files[0] || null;
+    if (file) $("file-name").textContent = file.name;
     $("plan").hidden = true;
     $("error").textContent = "";
     if (!file) return;
@@ -96,7 +109,7 @@
       show();
     } catch (e) {
       $("status").textContent = "";
-      $("error").textContent = t.not_zip + " (" + e.message + ")";
+      $("error").textContent = t.not_zip;
     }
   });
   $("republish").addEventListener("change", () => { if (file && entries.length) show(); });
@@ -173,9 +186,18 @@
     for (;;) {
       const { status, body } = await api(root.dataset.baseUrl + id + "/");
       if (status !== 200) throw new Error(body.error || t.network_error);
-      $("status").textContent = body.state_label;
+      $("status").textContent = (body.progress && body.progress.text) || t.importing;
+      if (body.progress && body.progress.total) {
+        $("progress").max = body.progress.total;
+        $("progress").value = Math.min(body.progress.read, body.progress.total);
+        $("progress-text").textContent = "";
+      }
       if (body.state === "done") return body;
-      if (body.state === "failed") throw new Error(body.error);
+      if (body.state === "failed") {
+        const error = new Error(body.error);
+        error.imported = true; // the files arrived; the archive itself was refused
+        throw error;
+      }
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
@@ -183,6 +205,9 @@
   $("start").addEventListener("click", async () => {
     const { send } = classify();
     $("start").disabled = true;
+    $("next").hidden = true;
+    $("summary-box").replaceChildren();
+    sending = true;
     $("archive-file").disabled = true;
     $("error").textContent = "";
     $("progress-box").hidden = false;
@@ -193,7 +218,8 @@
       const progress = (bytes) => {
         done += bytes;
         $("progress").value = Math.min(100, (100 * done) / total);
-        $("progress-text").textContent = human(done) + " / " + human(total);
+        $("progress-text").textContent = "";
+        $("status").textContent = t.sending.replace("%(done)s", human(done)).replace("%(total)s", human(total));
       };
       // Small files travel together (one request for the whole graph of most
       // archives); big ones in resumable chunks.
@@ -203,7 +229,6 @@
         if (!batch.length) return;
         const form = new FormData();
         for (const { item, bytes } of batch) form.append(item.name, new Blob([bytes]), item.name);
-        $("status").textContent = t.sending.replace("%(name)s", batch.map((b) => b.item.name).join(", "));
         const { status, body } = await api(root.dataset.baseUrl + id + "/files", { method: "POST", body: form });
         if (status !== 200) throw new Error(body.error || t.network_error);
         progress(batchBytes);
@@ -222,18 +247,25 @@
           continue;
         }
         progress(offset);
-        $("status").textContent = t.sending.replace("%(name)s", item.name);
         await sendFile(id, item, offset, progress);
       }
       await flush();
       const { status, body } = await api(root.dataset.baseUrl + id + "/finish", { method: "POST" });
       if (status !== 200) throw new Error(body.error || t.network_error);
       localStorage.removeItem(storageKey());
-      await waitForImport(id);
+      sending = false;
+      $("progress").max = 100;
+      $("progress").value = 0;
+      const imported = await waitForImport(id);
+      $("progress").max = 100;
+      $("progress").value = 100;
       $("status").textContent = t.imported;
+      // Server-rendered and escaped by the page's templates.
+      $("summary-box").innerHTML = imported.summary_html || "";
       $("next").hidden = false;
     } catch (e) {
-      $("error").textContent = e.message + " " + t.retry;
+      sending = false;
+      $("error").textContent = e.imported ? e.message : e.message + " " + t.retry;
       $("start").disabled = false;
       $("archive-file").disabled = false;
     }

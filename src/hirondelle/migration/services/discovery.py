@@ -21,12 +21,12 @@ account's own.
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from hirondelle.identity.models import PublicFinding
@@ -48,7 +48,9 @@ __all__ = [
     "Progress",
     "candidates_for",
     "progress",
+    "queue_discovery",
     "run_discovery",
+    "run_discovery_locked",
     "start_discovery",
 ]
 
@@ -470,6 +472,67 @@ def run_discovery(
     return run
 
 
+def _arrivals_consent(migration: Migration) -> bool:
+    """The person's later-arrivals consent (follow people who arrive later)."""
+    from hirondelle.identity.models import Consent
+
+    return Consent.objects.filter(
+        x_account_id=migration.x_account_id, auto_follow_arrivals=True
+    ).exists()
+
+
+def queue_discovery(migration: Migration, at: datetime | None = None) -> None:
+    """Ask a worker to run (or resume) this migration's discovery at `at`."""
+    from hirondelle.migration.tasks import discover_task
+
+    task = discover_task.using(run_after=at) if at else discover_task
+    transaction.on_commit(lambda: task.enqueue(migration.pk))
+
+
+def run_discovery_locked(migration_id: int, **kwargs) -> DiscoveryRun | None:
+    """The background task's body: one worker at a time per migration.
+
+    A finished run starts again, for the accounts still unmatched, once its
+    answers have left the cache (a week) and only while the person's
+    later-arrivals consent is on. Returns None when there was nothing to do.
+    """
+    from hirondelle.config import get_settings
+
+    now = timezone.now()
+    run = DiscoveryRun.objects.select_related("migration").filter(migration_id=migration_id).first()
+    if run is None:
+        return None
+    migration = run.migration
+    if run.state == DiscoveryRun.State.DONE:
+        if not _arrivals_consent(migration) or (
+            run.finished_at and run.finished_at > now - CACHE_FOR
+        ):
+            return None
+        total = sum(1 for _ in named_accounts(migration))
+        DiscoveryRun.objects.filter(pk=run.pk).update(
+            state=DiscoveryRun.State.QUEUED, cursor=-1, searched=0, total=total, finished_at=None
+        )
+    lease = timedelta(seconds=get_settings().item_lock_seconds)
+    taken = (
+        DiscoveryRun.objects.filter(pk=run.pk)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(lease_until=now + lease)
+    )
+    if not taken:
+        return None
+    try:
+
+        def renew(_: DiscoveryRun) -> None:
+            DiscoveryRun.objects.filter(pk=run.pk).update(lease_until=timezone.now() + lease)
+
+        run = run_discovery(migration, on_progress=renew, **kwargs)
+    finally:
+        DiscoveryRun.objects.filter(pk=run.pk).update(lease_until=None)
+    if run.state == DiscoveryRun.State.DONE and _arrivals_consent(migration):
+        queue_discovery(migration, timezone.now() + CACHE_FOR)
+    return run
+
+
 # --- what the pages and the command line show ------------------------------------
 
 
@@ -502,8 +565,7 @@ def progress(migration: Migration) -> Progress | None:
     eta = None
     if run.state in (DiscoveryRun.State.QUEUED, DiscoveryRun.State.RUNNING, "waiting"):
         per_account = {
-            n: (run.requests or {}).get(n, 0) / run.searched if run.searched else 3.0
-            for n in PACE
+            n: (run.requests or {}).get(n, 0) / run.searched if run.searched else 3.0 for n in PACE
         }
         eta = max(left * per_account[n] / PACE[n] for n in PACE)
         if run.next_at:
@@ -527,7 +589,3 @@ def candidates_for(migration: Migration) -> list[DiscoveryCandidate]:
     rows = list(DiscoveryCandidate.objects.filter(migration=migration))
     rows.sort(key=lambda c: (-rules.strength(c.evidence), c.x_username.casefold(), c.network))
     return rows
-
-
-def _elapsed(since: float) -> float:
-    return time.monotonic() - since

@@ -31,9 +31,7 @@ __all__ = [
 NEW_ACCOUNT = timedelta(weeks=4)
 _STRENGTH = {"two_way": 3, "profile_claim": 2, "name_match": 1}
 
-_FEDI = re.compile(
-    r"@?\b([a-z0-9_]{1,64})@((?:[a-z0-9-]{1,63}\.)+[a-z]{2,63})\b", re.IGNORECASE
-)
+_FEDI = re.compile(r"@?\b([a-z0-9_]{1,64})@((?:[a-z0-9-]{1,63}\.)+[a-z]{2,63})\b", re.IGNORECASE)
 _BSKY_LINK = re.compile(r"bsky\.app/profile/((?:[a-z0-9-]{1,63}\.)+[a-z]{2,63})", re.IGNORECASE)
 _BSKY_HANDLE = re.compile(
     r"(?<![@\w.])((?:[a-z0-9-]{1,63}\.)+(?:bsky\.social|[a-z]{2,63}))\b", re.IGNORECASE
@@ -70,7 +68,9 @@ def x_side_claims(display_name: str) -> XClaims:
     if "🦋" in text or "bsky" in text.casefold():
         bluesky += [h.lower() for h in _BSKY_HANDLE.findall(rest)]
     else:
-        bluesky += [h.lower() for h in _BSKY_HANDLE.findall(rest) if h.lower().endswith(".bsky.social")]
+        bluesky += [
+            h.lower() for h in _BSKY_HANDLE.findall(rest) if h.lower().endswith(".bsky.social")
+        ]
     return XClaims(tuple(dict.fromkeys(bluesky)), tuple(dict.fromkeys(fediverse)))
 
 
@@ -116,7 +116,9 @@ def _profile_claim(profile: PublicProfile, username: str) -> tuple[dict | None, 
 
 def _x_names(profile: PublicProfile, claims: XClaims, bridged_from: str = "") -> bool:
     names = claims.bluesky if profile.network == "bluesky" else claims.fediverse
-    if profile.handle in names or (bridged_from and bridged_from in claims.bluesky + claims.fediverse):
+    if profile.handle in names or (
+        bridged_from and bridged_from in claims.bluesky + claims.fediverse
+    ):
         return True
     native = bridged_native(profile)
     return native is not None and native[1] in claims.bluesky + claims.fediverse

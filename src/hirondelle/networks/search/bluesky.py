@@ -188,5 +188,3 @@ class BlueskyPublic:
                 raise InvalidResponse("Bluesky's getProfiles answer has no list of profiles.")
             found += [p for p in map(profile_from_view, profiles) if p is not None]
         return found
-
-

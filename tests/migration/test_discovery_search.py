@@ -31,9 +31,9 @@ from mastodon_mock.testing import MockServer
 
 from hirondelle.identity.models import XAccount
 from hirondelle.migration.models import (
+    Direction,
     DiscoveryCandidate,
     DiscoveryRun,
-    Direction,
     Edge,
     Migration,
     PlanItem,
@@ -226,12 +226,13 @@ def test_owners_found_and_no_impostor_preselected(atproto_peer, population, grap
     for p in population.people:
         if p.owner and (mode == "words" or p.found_by_handle):
             assert (p.x_id, p.owner) in handles, f"{p.owner} not found for @{p.username} ({mode})"
-    for (x_id, _network, handle), c in found.items():
+    for (_x_id, _network, handle), c in found.items():
         if handle in population.impostors:
             assert not c.preselected, f"impostor {handle} preselected ({mode})"
             assert c.evidence == "profile_claim"
         if handle in population.strangers:
-            assert c.evidence == "name_match" and not c.preselected
+            assert c.evidence == "name_match"
+            assert not c.preselected
     # no impostor ever appears outside its claimed X account
     assert all(
         c.evidence != "two_way" for (_, _, h), c in found.items() if h in population.impostors
@@ -252,12 +253,14 @@ def test_owners_found_and_no_impostor_preselected(atproto_peer, population, grap
     if mode == "words":
         theo = next(p for p in population.people if p.username.startswith("tbio"))
         c = found[theo.x_id, "bluesky", theo.owner]
-        assert c.evidence == "profile_claim" and c.preselected  # lone claim, real history
+        assert c.evidence == "profile_claim"
+        assert c.preselected
         claim = c.profile["claim"]
         assert c.profile["description"][claim["start"] : claim["end"]] == f"x.com/{theo.username}"
         vic = next(p for p in population.people if p.username.startswith("vic"))
         lone = found[vic.x_id, "bluesky", vic.impostors[0]]
-        assert lone.evidence == "profile_claim" and not lone.preselected  # new and empty
+        assert lone.evidence == "profile_claim"
+        assert not lone.preselected
 
 
 def test_fediverse_side_and_bridge(atproto_peer, population, graph, fediverse):
@@ -266,7 +269,8 @@ def test_fediverse_side_and_bridge(atproto_peer, population, graph, fediverse):
         run, found = _run(graph, atproto_peer.appview, MastodonSearch(adapter))
     fox = next(p for p in population.people if p.owner_mastodon)
     c = found[fox.x_id, "mastodon", fox.owner_mastodon]
-    assert c.evidence == "two_way" and c.preselected  # a verified field links the X account
+    assert c.evidence == "two_way"
+    assert c.preselected
     assert c.account.startswith("http")
     brid = next(p for p in population.people if p.owner == population.bridge)
     mirror = found[brid.x_id, "mastodon", f"{population.bridge}@bsky.brid.gy"]
@@ -281,11 +285,13 @@ def test_killed_run_resumes_without_asking_twice(atproto_peer, population, graph
         discovery.start_discovery(graph, consent=True)
         first = BlueskyPublic(atproto_peer.appview)
         run = discovery.run_discovery(graph, bluesky=first, batch=3, max_batches=1)
-        assert run.searched == 3 and run.state == DiscoveryRun.State.RUNNING
+        assert run.searched == 3
+        assert run.state == DiscoveryRun.State.RUNNING
         asked = sum(first.requests.values())
         again = BlueskyPublic(atproto_peer.appview)
         run = discovery.run_discovery(graph, bluesky=again, batch=3)
-        assert run.state == DiscoveryRun.State.DONE and run.searched == len(population.people)
+        assert run.state == DiscoveryRun.State.DONE
+        assert run.searched == len(population.people)
         # the cache answered what the killed run had asked: nothing is asked twice
         total = asked + sum(again.requests.values())
         fresh = BlueskyPublic(atproto_peer.appview)
@@ -310,7 +316,9 @@ def test_cache_is_keyed_by_the_question_only(atproto_peer, graph):
     with atproto_peer.search_mode("words"):
         _run(graph, atproto_peer.appview)
     keys = list(PublicFinding.objects.values_list("key", flat=True))
-    assert keys and all(k.split(":", 1)[0] in ("bluesky", "mastodon") for k in keys)
+    assert keys
+    assert all(k.split(":", 1)[0] in ("bluesky", "mastodon") for k in keys)
     stored = json.dumps(list(PublicFinding.objects.values_list("answer", flat=True)))
     assert "me" not in {k.rsplit(":", 1)[-1] for k in keys}
-    assert str(graph.owner.pk) not in keys and graph.owner.username not in stored.split('"')
+    assert str(graph.owner.pk) not in keys
+    assert graph.owner.username not in stored.split('"')

@@ -322,3 +322,39 @@ def test_cache_is_keyed_by_the_question_only(atproto_peer, graph):
     assert "me" not in {k.rsplit(":", 1)[-1] for k in keys}
     assert str(graph.owner.pk) not in keys
     assert graph.owner.username not in stored.split('"')
+
+
+def test_only_ticked_candidates_are_followed(atproto_peer, population, graph):
+    """Discovery, then the plan and a real run on the PDS: the preselected true
+    owners are followed; no impostor and no name-only match ever is."""
+    import time
+
+    from hirondelle.migration.services import running
+    from hirondelle.migration.services.accounts import connect_account
+    from hirondelle.migration.services.planning import build_plan
+    from hirondelle.networks.base import Network
+
+    me = atproto_peer.create_account()
+    with atproto_peer.search_mode("words"):
+        _, found = _run(graph, atproto_peer.appview)
+    sam = next(p for p in population.people if p.username.startswith("sam"))
+    ticked_by_hand = found[sam.x_id, "bluesky", sam.owner]
+    discovery.choose(graph, shown=[ticked_by_hand.pk], picked=[ticked_by_hand.pk])
+    account = connect_account(
+        graph.owner,
+        Network.BLUESKY,
+        atproto_peer.pds,
+        {"identifier": me.handle, "app_password": me.app_password},
+    )
+    build_plan(graph, accounts=[account])
+    running.run_until_idle([account], sleep=time.sleep)
+    followed = {
+        r["value"]["subject"] for r in atproto_peer.records(me.did, "app.bsky.graph.follow")
+    }
+    expected = {c.account for c in found.values() if c.network == "bluesky" and c.selected}
+    expected.add(ticked_by_hand.account)
+    assert followed == expected
+    impostors = {c.account for c in found.values() if c.handle in population.impostors}
+    assert impostors
+    assert not followed & impostors
+    assert len(followed) >= 3  # eve (two-way), theo and dana (claims with a history), sam by hand

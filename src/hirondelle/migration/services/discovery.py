@@ -32,6 +32,7 @@ from django.utils import timezone
 from hirondelle.identity.models import PublicFinding
 from hirondelle.migration.models import (
     ConnectedAccount,
+    Direction,
     DiscoveryCandidate,
     DiscoveryRun,
     Migration,
@@ -46,7 +47,9 @@ __all__ = [
     "CachedSearch",
     "NamedAccount",
     "Progress",
+    "candidate_items",
     "candidates_for",
+    "choose",
     "progress",
     "queue_discovery",
     "run_discovery",
@@ -329,7 +332,8 @@ def _candidates(
 
 
 def start_discovery(migration: Migration, *, consent: bool) -> DiscoveryRun:
-    """Record the person's explicit yes and (re)start from the first account.
+    """Record the person's explicit yes; start from the first account, or
+    resume a run that was stopped.
 
     Without `consent` nothing is searched: the yes is the only way in.
     """
@@ -339,6 +343,13 @@ def start_discovery(migration: Migration, *, consent: bool) -> DiscoveryRun:
             "Bluesky's public search and to your own server: it needs your explicit yes."
         )
     now = timezone.now()
+    run = DiscoveryRun.objects.filter(migration=migration).first()
+    unfinished = (DiscoveryRun.State.QUEUED, DiscoveryRun.State.RUNNING, DiscoveryRun.State.WAITING)
+    if run is not None and run.state in unfinished:
+        # A run that was stopped resumes where it was; only the yes is renewed.
+        DiscoveryRun.objects.filter(pk=run.pk).update(consented_at=now)
+        run.consented_at = now
+        return run
     total = sum(1 for _ in named_accounts(migration))
     run, _ = DiscoveryRun.objects.update_or_create(
         migration=migration,
@@ -589,3 +600,63 @@ def candidates_for(migration: Migration) -> list[DiscoveryCandidate]:
     rows = list(DiscoveryCandidate.objects.filter(migration=migration))
     rows.sort(key=lambda c: (-rules.strength(c.evidence), c.x_username.casefold(), c.network))
     return rows
+
+
+def candidate_items(
+    migration: Migration, account: ConnectedAccount, *, follow_back: bool, now: datetime
+) -> list:
+    """Plan items for the candidates the person keeps ticked, on this account's network.
+
+    Each candidate becomes what its X account's place in the graph calls for
+    (follow, block, mute; following back only when asked). Keys derive from
+    the target, as for directory matches, so planning twice adds nothing.
+    """
+    from hirondelle.migration.models import Edge, PlanItem
+    from hirondelle.migration.services.keys import item_key
+    from hirondelle.migration.services.planning import DIRECTION_KIND
+
+    picked = [
+        c
+        for c in DiscoveryCandidate.objects.filter(migration=migration, network=account.network)
+        if c.selected
+    ]
+    if not picked:
+        return []
+    where: dict[int, list[str]] = {}
+    for x_id, direction in Edge.objects.filter(
+        migration=migration, gone_at=None, x_account_id__in={c.x_account_id for c in picked}
+    ).values_list("x_account_id", "direction"):
+        where.setdefault(x_id, []).append(Direction(direction).key)
+    items = []
+    for c in picked:
+        for direction in where.get(c.x_account_id, []):
+            if direction == "followers" and not follow_back:
+                continue
+            kind = DIRECTION_KIND[direction]
+            items.append(
+                PlanItem(
+                    account=account,
+                    kind=kind,
+                    origin=(
+                        PlanItem.Origin.FOLLOW_BACK
+                        if direction == "followers"
+                        else PlanItem.Origin.ARCHIVE
+                    ),
+                    x_id=str(c.x_account_id),
+                    target_id=c.account,
+                    target_handle=c.handle,
+                    key=item_key(account.pk, kind, c.account or c.handle),
+                    next_attempt_at=now,
+                )
+            )
+    return items
+
+
+def choose(migration: Migration, shown: Iterable[int], picked: Iterable[int]) -> int:
+    """Record the person's ticks on candidates shown on the page (by candidate id)."""
+    picked_set = {int(p) for p in picked}
+    rows = list(DiscoveryCandidate.objects.filter(migration=migration, pk__in=list(shown)))
+    for row in rows:
+        row.chosen = row.pk in picked_set
+    DiscoveryCandidate.objects.bulk_update(rows, ["chosen"])
+    return len(rows)

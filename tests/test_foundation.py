@@ -14,7 +14,9 @@ from hirondelle.cli import main
 from hirondelle.config import Settings, secret_key
 
 
-@pytest.mark.parametrize("package", ["hirondelle.archive", "hirondelle.networks"])
+@pytest.mark.parametrize(
+    "package", ["hirondelle.archive", "hirondelle.networks", "hirondelle.discovery"]
+)
 def test_pure_packages_import_without_django(package: str) -> None:
     code = (
         f"import sys; import {package}; "

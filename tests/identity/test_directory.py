@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hirondelle.identity.models import Link, LinkConflict, NetworkAccount
+from hirondelle.identity.models import Evidence, Link, LinkConflict, NetworkAccount
 from hirondelle.identity.services.directory import (
     InvalidLink,
     LinkRow,
@@ -23,7 +23,7 @@ def test_a_link_is_normalised_and_current():
     made = link(" 42 ", "@Ada@Example.Social", "self", "https://example.social/users/ada")
     assert made.network_account.handle == "ada@example.social"
     assert made.state == Link.State.CURRENT
-    assert made.strength == 1
+    assert made.strength == Evidence.SELF.strength
     assert made.x_account_id == 42
 
 
@@ -50,7 +50,11 @@ def test_reasserting_keeps_the_strongest_evidence():
     assert Link.objects.get().evidence == "domain"
     link(1, "a@b.social", "x_oauth", by="portal")
     only = Link.objects.get()
-    assert (only.evidence, only.strength, only.asserted_by) == ("x_oauth", 5, "portal")
+    assert (only.evidence, only.strength, only.asserted_by) == (
+        "x_oauth",
+        Evidence.X_OAUTH.strength,
+        "portal",
+    )
 
 
 def test_stronger_evidence_wins_a_conflict_and_the_conflict_is_recorded():

@@ -37,7 +37,10 @@ def test_import_reads_account_graph_lists_and_posts(tmp_path, owner):
     m = result.migration
     assert result.created
     assert x_id_from_db(m.x_account_id) == int(spec.account.id)
-    assert XAccount.objects.get(id=m.x_account_id).username == spec.account.username
+    # The person's own name stays on their migration: the directory's row is not
+    # an archive's to write (a forged archive could rename anyone).
+    assert (m.x_username, m.x_display_name) == (spec.account.username, spec.account.display_name)
+    assert XAccount.objects.get(id=m.x_account_id).username == ""
     assert present(m, Direction.FOLLOWING) == {int(x) for x in spec.following}
     assert present(m, Direction.FOLLOWERS) == {int(x) for x in spec.followers}
     assert present(m, Direction.BLOCKS) == {int(x) for x in spec.blocks}
@@ -49,6 +52,8 @@ def test_import_reads_account_graph_lists_and_posts(tmp_path, owner):
         "mutes": len(set(spec.mutes)),
         "posts": len(expected_posts(spec)),
         "lists": len(expected_lists(spec)),
+        # sample_spec's posts name accounts outside the graph only
+        "named": {"following": 0, "followers": 0, "blocks": 0, "mutes": 0},
     }
     assert m.counts == result.counts
     assert m.generation == 1

@@ -10,6 +10,7 @@ Never opens the private files a migration does not need::
 """
 
 from hirondelle.archive.errors import ArchiveError
+from hirondelle.archive.names import NameIndex, NameSource, SeenName
 from hirondelle.archive.reader import PostStats, XArchive, is_private, open_archive
 from hirondelle.archive.records import (
     Account,
@@ -37,9 +38,12 @@ __all__ = [
     "Media",
     "MediaKind",
     "Mention",
+    "NameIndex",
+    "NameSource",
     "Post",
     "PostStats",
     "Profile",
+    "SeenName",
     "XArchive",
     "is_private",
     "open_archive",

@@ -22,6 +22,7 @@ import msgspec
 from hirondelle.archive.container import MAX_DATA_FILE_BYTES, Container, open_container
 from hirondelle.archive.errors import ArchiveError
 from hirondelle.archive.jsfile import iter_batches, read_object
+from hirondelle.archive.names import NameIndex, SeenName
 from hirondelle.archive.records import Account, EdgeKind, Like, ListKind, ListRef, Post, Profile
 from hirondelle.archive.tweets import (
     BARE_LIGHT_DECODER,
@@ -690,6 +691,17 @@ class XArchive:
             yield finish(
                 t, community, tuple(sorted(set(ids), key=lambda x: int(x) if x.isdigit() else 0))
             )
+
+    def names(self) -> dict[str, SeenName]:
+        """X id → the most recent name the owner's posts give it (see `archive.names`).
+
+        One pass over the posts; an importer that reads the posts anyway
+        feeds a `NameIndex` instead (`index.watch(archive.posts())`).
+        """
+        index = NameIndex(self.account().id)
+        for _ in index.watch(self.posts(threads=False)):
+            pass
+        return index.names()
 
 
 def open_archive(path: Path | str) -> XArchive:

@@ -76,8 +76,15 @@ class Media:
 
 @dataclass(frozen=True, slots=True)
 class Mention:
+    """An account a post names. `name` is its display name at that moment, if known.
+
+    `name` is left out of comparisons: it is incidental (what the account
+    called itself that day), not part of what the post says.
+    """
+
     screen_name: str
     user_id: str | None = None
+    name: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)

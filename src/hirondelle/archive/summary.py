@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from hirondelle.archive.names import NameIndex
 from hirondelle.archive.records import EdgeKind, ListKind
 
 if TYPE_CHECKING:
@@ -25,6 +26,15 @@ def _count(iterable) -> int:
     return n
 
 
+def _count_named(ids, named: dict) -> tuple[int, int]:
+    """(ids, ids the posts name) of one graph relation."""
+    total = hits = 0
+    for x_id in ids:
+        total += 1
+        hits += x_id in named
+    return total, hits
+
+
 def summarize(archive: XArchive, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """The summary object of `inspect --json`.
 
@@ -42,7 +52,8 @@ def summarize(archive: XArchive, progress: Callable[[int], None] | None = None) 
         posts = retweets = replies_to_others = thread_replies = long_posts = 0
         community = media_items = 0
         first = last = None
-        for post in archive.posts(threads=False, stats=stats):
+        index = NameIndex(account.id)
+        for post in index.watch(archive.posts(threads=False, stats=stats)):
             if post.is_retweet:
                 retweets += 1
                 continue
@@ -58,6 +69,16 @@ def summarize(archive: XArchive, progress: Callable[[int], None] | None = None) 
                 first = post.created_at
             if last is None or post.created_at > last:
                 last = post.created_at
+        named_ids = index.names()
+        graph = {
+            key: _count_named(archive.edges(kind), named_ids)
+            for key, kind in (
+                ("following", EdgeKind.FOLLOWING),
+                ("followers", EdgeKind.FOLLOWER),
+                ("blocks", EdgeKind.BLOCK),
+                ("mutes", EdgeKind.MUTE),
+            )
+        }
         lists = {kind: 0 for kind in ListKind}
         for ref in archive.lists():
             lists[ref.kind] += 1
@@ -70,10 +91,10 @@ def summarize(archive: XArchive, progress: Callable[[int], None] | None = None) 
             "long_posts": long_posts,
             "community_posts": community,
             "media_items": media_items,
-            "following": _count(archive.edges(EdgeKind.FOLLOWING)),
-            "followers": _count(archive.edges(EdgeKind.FOLLOWER)),
-            "blocks": _count(archive.edges(EdgeKind.BLOCK)),
-            "mutes": _count(archive.edges(EdgeKind.MUTE)),
+            "following": graph["following"][0],
+            "followers": graph["followers"][0],
+            "blocks": graph["blocks"][0],
+            "mutes": graph["mutes"][0],
             "likes": _count(archive.likes()),
             "lists_created": lists[ListKind.CREATED],
             "lists_member": lists[ListKind.MEMBER],
@@ -91,6 +112,10 @@ def summarize(archive: XArchive, progress: Callable[[int], None] | None = None) 
             "last_post_at": _iso(last),
             "era": archive.era,
             "counts": counts,
+            # Accounts of each relation that the posts name (a username, often a
+            # display name): what discovery can search for.
+            "named": {key: hits for key, (_, hits) in graph.items()},
+            "accounts_named": len(named_ids),
             "private_files_not_read": archive.private_files(),
             "warnings": list(archive.warnings),
         }

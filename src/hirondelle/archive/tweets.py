@@ -33,6 +33,7 @@ class _Url(msgspec.Struct):
 
 class _Mention(msgspec.Struct):
     screen_name: str | None = None
+    name: str | None = None
     id_str: str | None = None
     indices: list[Num] | None = None
 
@@ -501,7 +502,11 @@ def build_post(
         mentions = [
             (
                 (_span(x.indices) or (1 << 30, 0))[0],
-                Mention(x.screen_name, x.id_str if x.id_str and x.id_str != "-1" else None),
+                Mention(
+                    x.screen_name,
+                    x.id_str if x.id_str and x.id_str != "-1" else None,
+                    x.name if isinstance(x.name, str) else "",
+                ),
             )
             for x in ents.user_mentions
             if x.screen_name
@@ -529,7 +534,7 @@ def build_post(
                 u.expandedUrl or u.shortUrl or ""
                 for u in sorted(core.urls or (), key=lambda u: int(u.fromIndex or 0))
             ]
-            ids = {mm.screen_name.lower(): mm.user_id for mm in mention_list}
+            ids = {mm.screen_name.lower(): mm for mm in mention_list}
             lead_names = re.findall(r"@(\w+)", lead)
             seen: set[str] = set()
             new_mentions = []
@@ -542,7 +547,10 @@ def build_post(
             ]:
                 if name and name.lower() not in seen:
                     seen.add(name.lower())
-                    new_mentions.append(Mention(name, ids.get(name.lower())))
+                    known = ids.get(name.lower())
+                    new_mentions.append(
+                        Mention(name, known.user_id, known.name) if known else Mention(name)
+                    )
             mention_list = new_mentions
             hashtag_list = [
                 h.text

@@ -92,6 +92,22 @@ def _print_summary(console: Console, s: dict) -> None:
     for label, value in rows:
         table.add_row(label, f"{value:,}")
     console.print(table)
+    named = s.get("named", {})
+    if named:
+        parts = [
+            f"{named[key]:,} of {c[key]:,} {label}"
+            for key, label in (
+                ("following", "followed"),
+                ("followers", "followers"),
+                ("blocks", "blocked"),
+                ("mutes", "muted"),
+            )
+            if c[key]
+        ]
+        if parts:
+            console.print(
+                "Named in your posts (a username to search for): " + ", ".join(parts) + "."
+            )
     private = s["private_files_not_read"]
     if private:
         console.print(f"[dim]{len(private)} private files left unread: {', '.join(private)}[/dim]")

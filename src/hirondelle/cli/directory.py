@@ -283,9 +283,7 @@ def consent(
         )
         if value
     ]
-    click.echo(
-        f"@{migration.x_account.username}: " + (", ".join(on) if on else "no consent given.")
-    )
+    click.echo(f"@{migration.x_username}: " + (", ".join(on) if on else "no consent given."))
 
 
 @directory.command()

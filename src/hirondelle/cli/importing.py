@@ -78,7 +78,7 @@ def import_archive(archive: Path, allow_older: bool, as_json: bool) -> None:
     verb = "Imported" if result.created else "Updated"
     c = result.counts
     click.echo(
-        f"{verb} the migration of @{m.x_account.username}: {c['following']:,} following, "
+        f"{verb} the migration of @{m.x_username}: {c['following']:,} following, "
         f"{c['followers']:,} followers, {c['blocks']:,} blocks, {c['mutes']:,} mutes, "
         f"{c['lists']:,} lists, {c['posts']:,} posts."
     )

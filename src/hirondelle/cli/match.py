@@ -20,7 +20,7 @@ def pick_migration(account: str | None):  # -> hirondelle.migration.models.Migra
         if name.isdigit():
             migrations = migrations.filter(x_account_id=x_id_to_db(name))
         else:
-            migrations = migrations.filter(x_account__username__iexact=name)
+            migrations = migrations.filter(x_username__iexact=name)
     found = list(migrations[:2])
     if not found:
         raise click.ClickException(
@@ -29,7 +29,7 @@ def pick_migration(account: str | None):  # -> hirondelle.migration.models.Migra
             + ": run `hirondelle import ARCHIVE` first."
         )
     if len(found) > 1:
-        names = ", ".join(f"@{m.x_account.username}" for m in migrations)
+        names = ", ".join(f"@{m.x_username}" for m in migrations)
         raise click.ClickException(f"Several X accounts are imported ({names}): pass --account.")
     return found[0]
 
@@ -80,7 +80,7 @@ def match(as_json: bool, trust: str | None, save: bool, account: str | None) -> 
     from rich.table import Table
 
     level = trust or migration.trust_threshold
-    table = Table(title=f"@{migration.x_account.username}: trust level {level}")
+    table = Table(title=f"@{migration.x_username}: trust level {level}")
     table.add_column("")
     for network in ("mastodon", "bluesky"):
         table.add_column(f"{network} found", justify="right")

@@ -1,8 +1,9 @@
 """How sure we are that an X account and a new account belong to the same person.
 
-Not a model: the ordered vocabulary every link, snapshot and trust threshold
-uses. Stronger evidence wins conflicts; a person's trust threshold is one of
-these levels.
+Not a model: the ordered vocabulary every link, candidate, snapshot and trust
+threshold uses. Stronger evidence wins conflicts; a person's trust threshold
+is one of these levels. The order is the order of declaration below, and
+nowhere else: `strength` is derived from it.
 """
 
 from __future__ import annotations
@@ -14,22 +15,36 @@ __all__ = ["DEFAULT_TRUST", "NETWORK_CHOICES", "Evidence"]
 
 
 class Evidence(models.TextChoices):
-    """Evidence kinds, strongest first (see `strength`)."""
+    """Evidence kinds, strongest first: the declaration order *is* the ranking."""
 
-    #: The person signed in with X on a portal that checked it.
+    #: The person signed in with X on a portal that checked it: X itself vouches.
     X_OAUTH = "x_oauth", _("signed in with X")
-    #: Published by an institution for its own accounts.
+    #: Published by an institution for its own accounts (a signed roster).
     ROSTER = "roster", _("institutional roster")
-    #: The same website proves both sides.
+    #: The same website proves both sides (handle domain or verified rel=me link,
+    #: and the site named in the X profile).
     DOMAIN = "domain", _("same website on both sides")
-    #: A Bridgy Fed mirror of an already-linked account.
+    #: A Bridgy Fed mirror of an already-linked account: as sure as that link.
     BRIDGE = "bridge", _("bridge mirror")
-    #: Only the person's word (a forged archive can claim anything).
+    #: Found by discovery: the X side names the new account (its display name,
+    #: as the person's own archive saw it) and the new account names the X
+    #: account back (bio or profile field; a Mastodon field whose link the
+    #: server verified counts too). Two owners agreeing, but neither proven:
+    #: someone who controls both names could still be an impostor of both.
+    TWO_WAY = "two_way", _("both accounts name each other")
+    #: Only the person's word: they signed in with the new account and sent
+    #: an archive naming the X account (a forged archive can claim anything).
     SELF = "self", _("self-declared")
+    #: Found by discovery: only the new account says it is that X account
+    #: (anyone can write that in a bio); the X side says nothing.
+    PROFILE_CLAIM = "profile_claim", _("claimed by the new account only")
+    #: Found by discovery: the same username or display name, nothing more.
+    #: Proves nothing; shown so the person can recognise someone.
+    NAME_MATCH = "name_match", _("same name only")
 
     @property
     def strength(self) -> int:
-        """5 for x_oauth down to 1 for self; higher wins."""
+        """From len(Evidence) for x_oauth down to 1 for name_match; higher wins."""
         return _STRENGTH[self.value]
 
     @classmethod
@@ -42,10 +57,11 @@ class Evidence(models.TextChoices):
             raise ValueError(f"Unknown evidence {value!r}: use one of {names}.") from None
 
 
-_STRENGTH = {"x_oauth": 5, "roster": 4, "domain": 3, "bridge": 2, "self": 1}
+_STRENGTH = {e.value: len(Evidence) - i for i, e in enumerate(Evidence)}
 
 #: Without a choice, links proven by a website or better are acted on;
-#: bridge mirrors and self-declared links are proposed for review.
+#: bridge mirrors, self-declared links and everything discovery finds are
+#: proposed for review.
 DEFAULT_TRUST = Evidence.DOMAIN
 
 #: Choices for every `network` column (the pure `Network` enum is no Django choice).

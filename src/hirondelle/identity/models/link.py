@@ -50,7 +50,7 @@ class Link(models.Model):
     )
     evidence = models.CharField(_("evidence"), max_length=16, choices=Evidence)
     strength = models.PositiveSmallIntegerField(
-        _("strength"), help_text=_("derived from evidence: 5 (x_oauth) … 1 (self)")
+        _("strength"), help_text=_("derived from evidence: highest for x_oauth … 1 for name_match")
     )
     state = models.CharField(_("state"), max_length=16, choices=State, default=State.CURRENT)
     asserted_by = models.CharField(

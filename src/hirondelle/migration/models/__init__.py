@@ -1,5 +1,6 @@
 """Models of a migration, one per file."""
 
+from hirondelle.migration.models.archive_name import ArchiveName
 from hirondelle.migration.models.connected_account import ConnectedAccount
 from hirondelle.migration.models.discovery_candidate import DiscoveryCandidate
 from hirondelle.migration.models.discovery_run import DiscoveryRun
@@ -12,6 +13,7 @@ from hirondelle.migration.models.plan_item import PlanItem
 from hirondelle.migration.models.shared_budget import SharedBudget
 
 __all__ = [
+    "ArchiveName",
     "ConnectedAccount",
     "Direction",
     "DiscoveryCandidate",

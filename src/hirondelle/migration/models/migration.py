@@ -25,6 +25,11 @@ class Migration(models.Model):
     x_account = models.ForeignKey(
         XAccount, on_delete=models.PROTECT, related_name="migrations", verbose_name=_("X account")
     )
+    #: The person's own username and display name, as their archive says: for
+    #: their own pages only. The directory's `XAccount` row never takes them
+    #: (an archive can be forged; see `ArchiveName`).
+    x_username = models.CharField(_("X username"), max_length=50, blank=True)
+    x_display_name = models.CharField(_("display name"), max_length=100, blank=True)
     profile = models.JSONField(_("profile"), default=dict, blank=True)
     archive_path = models.CharField(
         _("archive"),
@@ -61,4 +66,4 @@ class Migration(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"migration of {self.x_account} by {self.owner}"
+        return f"migration of @{self.x_username or self.x_account_id} by {self.owner}"

@@ -27,16 +27,24 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from hirondelle.archive import open_archive
+from hirondelle.archive import NameIndex, SeenName, open_archive
 from hirondelle.archive.records import EdgeKind
 from hirondelle.identity.models import User, XAccount, x_id_to_db
-from hirondelle.migration.models import Direction, Edge, ImportedList, ImportedPost, Migration
+from hirondelle.migration.models import (
+    ArchiveName,
+    Direction,
+    Edge,
+    ImportedList,
+    ImportedPost,
+    Migration,
+)
 
 __all__ = [
     "ImportRefused",
     "ImportResult",
     "import_archive",
     "import_edges",
+    "store_names",
     "write_edges",
 ]
 
@@ -288,10 +296,9 @@ def import_archive(
         generated_at = archive.generated_at
         profile = dataclasses.asdict(archive.profile())
         with transaction.atomic():
-            XAccount.objects.update_or_create(
-                id=x_id,
-                defaults={"username": account.username, "display_name": account.display_name},
-            )
+            # The directory's row only: what the archive says the account is
+            # called stays on the migration (an archive can be forged).
+            XAccount.objects.get_or_create(id=x_id)
             migration, created = Migration.objects.select_for_update().get_or_create(
                 owner=owner, x_account_id=x_id
             )
@@ -321,10 +328,14 @@ def import_archive(
                     progress=progress,
                 )
             _import_lists(migration, archive.lists(), generation)
-            _import_posts(migration, archive.posts(), generation, progress)
+            names = NameIndex(account.id)
+            _import_posts(migration, names.watch(archive.posts()), generation, progress)
             gone |= _mark_gone(migration, generation)
             counts = _counts(migration)
+            counts["named"] = store_names(migration, names.names())
             migration.generation = generation
+            migration.x_username = account.username[:50]
+            migration.x_display_name = account.display_name[:100]
             migration.profile = profile
             migration.archive_path = str(path.resolve())
             migration.archive_generated_at = generated_at or migration.archive_generated_at
@@ -332,6 +343,52 @@ def import_archive(
             migration.counts = counts
             migration.save()
     return ImportResult(migration, created, counts, gone, skipped[0])
+
+
+NAME_BATCH = 2_000
+
+
+def store_names(migration: Migration, names: dict[str, SeenName]) -> dict[str, int]:
+    """Keep the names of the X ids in the migration's present graph; counts per direction.
+
+    Replaces what an earlier import stored: the newest archive's names are the
+    most recent. Ids outside the graph (someone mentioned but neither followed,
+    following, blocked nor muted) are not kept.
+    """
+    ArchiveName.objects.filter(migration=migration).delete()
+    named = {d.key: 0 for d in Direction}
+    by_db: dict[int, SeenName] = {}
+    for x_id, seen in names.items():
+        try:
+            by_db[x_id_to_db(x_id)] = seen
+        except ValueError:
+            continue
+    ids = list(by_db)
+    for start in range(0, len(ids), NAME_BATCH):
+        chunk = ids[start : start + NAME_BATCH]
+        in_graph: set[int] = set()
+        for x, direction in Edge.objects.filter(
+            migration=migration, gone_at=None, x_account_id__in=chunk
+        ).values_list("x_account_id", "direction"):
+            in_graph.add(x)
+            named[Direction(direction).key] += 1
+        ArchiveName.objects.bulk_create(
+            [
+                ArchiveName(
+                    migration=migration,
+                    x_account_id=x,
+                    username=by_db[x].username[:20],
+                    display_name=by_db[x].display_name[:200],
+                    seen_at=by_db[x].seen_at,
+                    post_id=by_db[x].post_id[:32],
+                    source=str(by_db[x].source),
+                )
+                for x in chunk
+                if x in in_graph
+            ],
+            batch_size=500,
+        )
+    return named
 
 
 def _import_lists(migration: Migration, lists: Iterable, generation: int) -> None:

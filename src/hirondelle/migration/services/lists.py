@@ -31,11 +31,10 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Count
-from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from hirondelle.identity.models import XAccount, x_id_from_db, x_id_to_db
+from hirondelle.identity.models import x_id_from_db, x_id_to_db
 from hirondelle.migration.models import (
     ConnectedAccount,
     Direction,
@@ -47,6 +46,7 @@ from hirondelle.migration.models import (
 )
 from hirondelle.migration.services.keys import item_key
 from hirondelle.migration.services.matching import iter_matches
+from hirondelle.migration.services.names import ids_for_usernames, names_for
 from hirondelle.networks.base import ActionKind, Network
 
 __all__ = [
@@ -213,13 +213,11 @@ def candidates(
         else:
             directions = (m.direction,)
         by_id[m.x_id] = Candidate(m.x_id, "", m.handle, m.account_uri, usable, directions)
-    names = dict(
-        XAccount.objects.filter(id__in=[x_id_to_db(x) for x in by_id]).values_list("id", "username")
-    )
+    names = names_for(migration, by_id)
     found = [
         Candidate(
             c.x_id,
-            names.get(x_id_to_db(c.x_id), ""),
+            names[c.x_id].username if c.x_id in names else "",
             c.handle,
             c.target_id,
             c.usable,
@@ -264,22 +262,16 @@ def parse_handles(text: str) -> tuple[list[str], list[NotFound]]:
 def resolve_handles(migration: Migration, account: ConnectedAccount, text: str) -> Resolution:
     """Match pasted X handles to people of the graph found on the account's network.
 
-    X handles are known only through the directory (archives list bare X
-    ids), so each handle is looked up there, then in the person's graph,
-    then among the matches; whoever fails a step is reported with why.
+    Archives list bare X ids: each handle is looked up among the names the
+    person's own posts gave (then in the directory), then in the person's
+    graph, then among the matches; whoever fails a step is reported with why.
     """
     handles, bad = parse_handles(text)
     out = Resolution(not_found=list(bad))
     if not handles:
         return out
     lowered = {h.lower(): h for h in handles}
-    ids: dict[str, int] = {}
-    for stored, username in (
-        XAccount.objects.annotate(lower=Lower("username"))
-        .filter(lower__in=list(lowered))
-        .values_list("id", "username")
-    ):
-        ids[username.lower()] = x_id_from_db(stored)
+    ids = ids_for_usernames(migration, lowered)
     in_graph = set(
         Edge.objects.filter(
             migration=migration,

@@ -17,9 +17,10 @@ from django.db.models import Max
 from django.utils import timezone
 
 from hirondelle import compose
-from hirondelle.identity.models import Link
+from hirondelle.identity.models import Link, x_id_to_db
 from hirondelle.migration.models import ConnectedAccount, Migration, PlanItem
 from hirondelle.migration.services.keys import item_key
+from hirondelle.migration.services.names import ids_for_usernames
 from hirondelle.networks.base import ActionKind, Network, PublishedPost, RemoteAccount
 
 __all__ = ["RepublishSummary", "limits_for_account", "plan_republish"]
@@ -58,18 +59,26 @@ def limits_for_account(account: ConnectedAccount, adapter=None) -> compose.Limit
     return compose.limits_for(account.network)
 
 
-def mention_resolver(network: str) -> compose.MentionResolver:
-    """X screen name → the person's account on `network`, from consented links."""
+def mention_resolver(network: str, migration: Migration) -> compose.MentionResolver:
+    """X screen name → the person's account on `network`, from consented links.
+
+    The screen name is read as the migration's own archive named it (then as
+    the directory does): another person's archive never decides who a
+    mention points to.
+    """
     cache: dict[str, RemoteAccount | None] = {}
 
     def resolve(screen_name: str) -> RemoteAccount | None:
         name = screen_name.lower()
         if name not in cache:
+            x_id = ids_for_usernames(migration, [name]).get(name)
             link = (
-                Link.objects.usable()
+                None
+                if x_id is None
+                else Link.objects.usable()
                 .findable()
                 .filter(
-                    x_account__username__iexact=name,
+                    x_account_id=x_id_to_db(x_id),
                     network=network,
                     state=Link.State.CURRENT,
                 )
@@ -131,7 +140,7 @@ def plan_republish(
         account.network,
         filters=filters,
         limits=limits or limits_for_account(account),
-        resolve_mention=mention_resolver(account.network),
+        resolve_mention=mention_resolver(account.network, migration),
         published=published_posts(account),
         options=options or compose.Options(),
     ):

@@ -51,7 +51,7 @@ def save_consent(
             )
             % {
                 "proven": ", @".join(x.username or str(x.id) for x in proven),
-                "archive": migration.x_account.username or x_id_from_db(migration.x_account_id),
+                "archive": migration.x_username or x_id_from_db(migration.x_account_id),
             }
         )
     consent = set_consent(
@@ -69,7 +69,6 @@ def save_consent(
             account.remote_id,
             evidence=Evidence.SELF,
             asserted_by=f"portal sign-in as {account.handle}",
-            x_username=migration.x_account.username,
             created_by=user,
         )
     return consent

@@ -94,7 +94,7 @@ def x_signin_callback(request: HttpRequest) -> HttpResponse:
                 "the archive's account gets no X-confirmed link."
             )
             % {
-                "archive": migration.x_account.username or "?",
+                "archive": migration.x_username or "?",
                 "archive_id": x_id_from_db(migration.x_account_id),
                 "username": proof.identity.username,
                 "x_id": proof.identity.id,

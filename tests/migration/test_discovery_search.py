@@ -19,6 +19,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 import pytest
+from django.utils import timezone
 from mastodon_mock.config import (
     DatabaseConfig,
     MastodonMockConfig,
@@ -31,6 +32,7 @@ from mastodon_mock.testing import MockServer
 
 from hirondelle.identity.models import XAccount
 from hirondelle.migration.models import (
+    ArchiveName,
     Direction,
     DiscoveryCandidate,
     DiscoveryRun,
@@ -38,8 +40,7 @@ from hirondelle.migration.models import (
     Migration,
     PlanItem,
 )
-from hirondelle.migration.services import discovery, discovery_names
-from hirondelle.migration.services.discovery import NamedAccount
+from hirondelle.migration.services import discovery
 from hirondelle.networks.mastodon import MastodonAdapter
 from hirondelle.networks.search import BlueskyPublic, MastodonSearch
 
@@ -191,8 +192,8 @@ def fediverse(population, tmp_path_factory):
 
 
 @pytest.fixture
-def graph(django_user_model, population, monkeypatch):
-    """A migration whose following list is the population, named as an archive would."""
+def graph(django_user_model, population):
+    """A migration whose following list is the population, named as its archive named them."""
     person = django_user_model.objects.create(username="me")
     me = XAccount.objects.create(id=1234, username="me")
     migration = Migration.objects.create(owner=person, x_account=me)
@@ -200,11 +201,18 @@ def graph(django_user_model, population, monkeypatch):
         Edge(migration=migration, direction=Direction.FOLLOWING, x_account_id=p.x_id, generation=1)
         for p in population.people
     )
-    names = [
-        NamedAccount(p.x_id, p.username, p.display_name, seen_in=str(p.x_id * 10))
+    ArchiveName.objects.bulk_create(
+        ArchiveName(
+            migration=migration,
+            x_account_id=p.x_id,
+            username=p.username,
+            display_name=p.display_name,
+            seen_at=timezone.now(),
+            post_id=str(p.x_id * 10),
+            source="mention",
+        )
         for p in population.people
-    ]
-    monkeypatch.setattr(discovery_names, "names_of_graph", lambda m: iter(names))
+    )
     return migration
 
 
@@ -237,6 +245,9 @@ def test_owners_found_and_no_impostor_preselected(atproto_peer, population, grap
     assert all(
         c.evidence != "two_way" for (_, _, h), c in found.items() if h in population.impostors
     )
+    dana = next(p for p in population.people if p.username.startswith("tdn"))
+    assert found[dana.x_id, "bluesky", dana.owner].evidence == "profile_claim"
+    assert found[dana.x_id, "bluesky", dana.owner].preselected  # X side's claim, real history
     eve = next(p for p in population.people if p.username.startswith("tev"))
     assert found[eve.x_id, "bluesky", eve.owner].evidence == "two_way"
     assert found[eve.x_id, "bluesky", eve.owner].preselected
@@ -254,7 +265,10 @@ def test_owners_found_and_no_impostor_preselected(atproto_peer, population, grap
         theo = next(p for p in population.people if p.username.startswith("tbio"))
         c = found[theo.x_id, "bluesky", theo.owner]
         assert c.evidence == "profile_claim"
-        assert c.preselected
+        # a stranger with the same display name is shown too: neither is ticked
+        stranger = next(iter(population.strangers))
+        assert (theo.x_id, stranger) in handles
+        assert not c.preselected
         claim = c.profile["claim"]
         assert c.profile["description"][claim["start"] : claim["end"]] == f"x.com/{theo.username}"
         vic = next(p for p in population.people if p.username.startswith("vic"))
@@ -357,4 +371,4 @@ def test_only_ticked_candidates_are_followed(atproto_peer, population, graph):
     impostors = {c.account for c in found.values() if c.handle in population.impostors}
     assert impostors
     assert not followed & impostors
-    assert len(followed) >= 3  # eve (two-way), theo and dana (claims with a history), sam by hand
+    assert len(followed) >= 4  # eve (two-way), dana and bree (lone claims with a history), sam

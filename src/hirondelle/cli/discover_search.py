@@ -15,8 +15,10 @@ __all__ = ["search_and_report"]
 
 
 def _candidate_dict(c: Any) -> dict:
+    from hirondelle.identity.models import x_id_from_db
+
     return {
-        "x_id": str(c.x_account_id),
+        "x_id": str(x_id_from_db(c.x_account_id)),
         "x_username": c.x_username,
         "network": c.network,
         "handle": c.handle,

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from hirondelle.identity.models import Evidence
 from hirondelle.migration.models.migration import Migration
 
 
@@ -34,7 +35,7 @@ class DiscoveryCandidate(models.Model):
     network = models.CharField(_("network"), max_length=16)
     account = models.CharField(_("account"), max_length=500, help_text=_("DID or actor URI"))
     handle = models.CharField(_("handle"), max_length=255)
-    evidence = models.CharField(_("evidence"), max_length=16)
+    evidence = models.CharField(_("evidence"), max_length=16, choices=Evidence)
     preselected = models.BooleanField(_("preselected"), default=False)
     chosen = models.BooleanField(_("chosen"), null=True, blank=True)
     bridged_from = models.CharField(

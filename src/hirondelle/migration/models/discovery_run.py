@@ -10,9 +10,9 @@ class DiscoveryRun(models.Model):
     """Where one migration's search of the networks stands, so it can resume.
 
     Named X accounts are searched in X id order; `cursor` is the last X id
-    whose candidates are recorded. Every answered request is in the public
-    cache (`PublicFinding`), so a run killed between two accounts repeats no
-    request when it resumes. `consented_at` is the person's explicit yes.
+    whose candidates are recorded (stored form; None: not started). Every
+    answered request is in the public cache (`PublicFinding`), so a run
+    killed between two accounts repeats no request when it resumes. `consented_at` is the person's explicit yes.
     """
 
     class State(models.TextChoices):
@@ -27,7 +27,7 @@ class DiscoveryRun(models.Model):
     )
     state = models.CharField(_("state"), max_length=16, choices=State, default=State.QUEUED)
     consented_at = models.DateTimeField(_("consent given"))
-    cursor = models.BigIntegerField(_("last X id searched"), default=-1)
+    cursor = models.BigIntegerField(_("last X id searched"), null=True, blank=True)
     total = models.PositiveIntegerField(_("accounts to search"), default=0)
     searched = models.PositiveIntegerField(_("accounts searched"), default=0)
     requests = models.JSONField(_("requests per network"), default=dict, blank=True)

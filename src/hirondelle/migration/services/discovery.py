@@ -29,7 +29,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from hirondelle.identity.models import PublicFinding
+from hirondelle.identity.models import PublicFinding, x_id_from_db, x_id_to_db
 from hirondelle.migration.models import (
     ConnectedAccount,
     Direction,
@@ -70,7 +70,7 @@ SEARCH_LIMIT = 25
 class NamedAccount:
     """An X account of the graph with the name the person's archive gives it."""
 
-    x_id: int
+    x_id: int  # stored form (`x_id_to_db`), like the graph's edges
     username: str
     display_name: str = ""
     seen_in: str = ""  # the X post id that named it
@@ -205,7 +205,7 @@ def named_accounts(migration: Migration) -> Iterator[NamedAccount]:
     from hirondelle.migration.services.discovery_names import names_of_graph
     from hirondelle.migration.services.matching import iter_matches
 
-    matched = {m.x_id for m in iter_matches(migration)}
+    matched = {x_id_to_db(m.x_id) for m in iter_matches(migration)}
     for named in names_of_graph(migration):
         if named.x_id not in matched and named.x_id != migration.x_account_id and named.username:
             yield named
@@ -356,7 +356,7 @@ def start_discovery(migration: Migration, *, consent: bool) -> DiscoveryRun:
         defaults={
             "consented_at": now,
             "state": DiscoveryRun.State.QUEUED,
-            "cursor": -1,
+            "cursor": None,
             "total": total,
             "searched": 0,
             "requests": {},
@@ -434,7 +434,7 @@ def run_discovery(
         state=DiscoveryRun.State.RUNNING, started_at=run.started_at or now, next_at=None
     )
     run.refresh_from_db()
-    pending = [n for n in named_accounts(migration) if n.x_id > run.cursor]
+    pending = [n for n in named_accounts(migration) if run.cursor is None or n.x_id > run.cursor]
     batches = 0
     try:
         for start in range(0, len(pending), batch):
@@ -521,7 +521,7 @@ def run_discovery_locked(migration_id: int, **kwargs) -> DiscoveryRun | None:
             return None
         total = sum(1 for _ in named_accounts(migration))
         DiscoveryRun.objects.filter(pk=run.pk).update(
-            state=DiscoveryRun.State.QUEUED, cursor=-1, searched=0, total=total, finished_at=None
+            state=DiscoveryRun.State.QUEUED, cursor=None, searched=0, total=total, finished_at=None
         )
     lease = timedelta(seconds=get_settings().item_lock_seconds)
     taken = (
@@ -642,7 +642,7 @@ def candidate_items(
                         if direction == "followers"
                         else PlanItem.Origin.ARCHIVE
                     ),
-                    x_id=str(c.x_account_id),
+                    x_id=str(x_id_from_db(c.x_account_id)),
                     target_id=c.account,
                     target_handle=c.handle,
                     key=item_key(account.pk, kind, c.account or c.handle),

@@ -1,44 +1,52 @@
 """How discovery reads what it found: claims, evidence and preselection.
 
 A thin layer between the network answers (`PublicProfile`) and the pure
-claim rules, so the service stays about fetching and recording. The rules
-themselves (what counts as a claim, what each evidence proves, which
-candidate may be ticked in advance) are pure functions.
+rules of `hirondelle.discovery` (what counts as a claim, which candidate is
+ticked in advance), so the service stays about fetching and recording.
+
+Evidence, per X account and found account:
+- `two_way`: the X display name names the account and the account names the
+  X account back (bio, profile field or its own name), or a profile field
+  whose link the Mastodon server verified names it;
+- `profile_claim`: one side only names the other: the account claims the X
+  account (anyone can write that), or the X display name names an account
+  that says nothing back;
+- `name_match`: the same username (first label of the handle) or the same
+  display name, nothing more.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
+from hirondelle.discovery import (
+    NEW_ACCOUNT_AGE,
+    CandidateFacts,
+    addresses_in,
+    looks_like_impostor,
+    x_usernames_in,
+    x_usernames_in_fields,
+)
+from hirondelle.discovery import preselect as preselect_rule
+from hirondelle.identity.models import Evidence
 from hirondelle.networks.search import PublicProfile, bridged_native
 
 __all__ = [
+    "NEW_ACCOUNT_AGE",
     "Decision",
     "XClaims",
     "bridged_native",
+    "created_at",
     "evidence_for",
+    "looks_like_impostor",
     "norm",
     "preselect",
     "relevant",
     "strength",
     "x_side_claims",
 ]
-
-#: an account younger than this, with a claim and no posts, is an impostor's signature
-NEW_ACCOUNT = timedelta(weeks=4)
-_STRENGTH = {"two_way": 3, "profile_claim": 2, "name_match": 1}
-
-_FEDI = re.compile(r"@?\b([a-z0-9_]{1,64})@((?:[a-z0-9-]{1,63}\.)+[a-z]{2,63})\b", re.IGNORECASE)
-_BSKY_LINK = re.compile(r"bsky\.app/profile/((?:[a-z0-9-]{1,63}\.)+[a-z]{2,63})", re.IGNORECASE)
-_BSKY_HANDLE = re.compile(
-    r"(?<![@\w.])((?:[a-z0-9-]{1,63}\.)+(?:bsky\.social|[a-z]{2,63}))\b", re.IGNORECASE
-)
-_FEDI_LINK = re.compile(
-    r"https?://((?:[a-z0-9-]{1,63}\.)+[a-z]{2,63})/@([a-z0-9_]{1,64})\b", re.IGNORECASE
-)
 
 
 def norm(text: str) -> str:
@@ -47,7 +55,10 @@ def norm(text: str) -> str:
 
 
 def strength(evidence: str) -> int:
-    return _STRENGTH.get(evidence, 0)
+    try:
+        return Evidence(evidence).strength
+    except ValueError:
+        return 0
 
 
 @dataclass(frozen=True)
@@ -57,40 +68,16 @@ class XClaims:
     bluesky: tuple[str, ...] = ()
     fediverse: tuple[str, ...] = ()
 
+    @property
+    def all(self) -> tuple[str, ...]:
+        return self.bluesky + self.fediverse
+
 
 def x_side_claims(display_name: str) -> XClaims:
-    text = display_name or ""
-    fediverse = [f"{u}@{h}".lower() for u, h in _FEDI.findall(text)]
-    fediverse += [f"{u}@{h}".lower() for h, u in _FEDI_LINK.findall(text)]
-    rest = _FEDI.sub(" ", _FEDI_LINK.sub(" ", text))
-    bluesky = [h.lower() for h in _BSKY_LINK.findall(rest)]
-    rest = _BSKY_LINK.sub(" ", rest)
-    if "🦋" in text or "bsky" in text.casefold():
-        bluesky += [h.lower() for h in _BSKY_HANDLE.findall(rest)]
-    else:
-        bluesky += [
-            h.lower() for h in _BSKY_HANDLE.findall(rest) if h.lower().endswith(".bsky.social")
-        ]
-    return XClaims(tuple(dict.fromkeys(bluesky)), tuple(dict.fromkeys(fediverse)))
-
-
-def _claim_patterns(username: str) -> list[re.Pattern[str]]:
-    u = re.escape(username)
-    return [
-        re.compile(rf"(?:https?://)?(?:www\.|mobile\.)?(?:x|twitter)\.com/@?{u}\b", re.IGNORECASE),
-        re.compile(
-            rf"@{u}\b[^\n]{{0,20}}\b(?:on|sur)\s+(?:x|twitter)\b|(?:x|twitter)\s*[:：]\s*@?{u}\b",
-            re.IGNORECASE,
-        ),
-    ]
-
-
-def _claim_in(text: str, username: str) -> tuple[int, int] | None:
-    for pattern in _claim_patterns(username):
-        m = pattern.search(text or "")
-        if m:
-            return m.start(), m.end()
-    return None
+    found = addresses_in(display_name or "")
+    bluesky = tuple(dict.fromkeys(a.address for a in found if a.network == "bluesky"))
+    fediverse = tuple(dict.fromkeys(a.address for a in found if a.network == "mastodon"))
+    return XClaims(bluesky, fediverse)
 
 
 @dataclass(frozen=True)
@@ -101,45 +88,44 @@ class Decision:
 
 def _profile_claim(profile: PublicProfile, username: str) -> tuple[dict | None, bool]:
     """(where the profile names the X account, whether a verified field does)."""
-    span = _claim_in(profile.description, username)
-    if span:
-        return {"where": "description", "start": span[0], "end": span[1]}, False
+    key = username.lower()
+    for claim in x_usernames_in(profile.description):
+        if claim.key == key:
+            return {"where": "description", "start": claim.start, "end": claim.end}, False
     for f in profile.fields:
-        span = _claim_in(f"{f.name}: {f.value}", username) or _claim_in(f.value, username)
-        if span:
+        if any(c.key == key for c in x_usernames_in_fields([(f.name, f.value)])):
             return {"where": "field", "field": f.name, "verified": f.verified}, f.verified
-    span = _claim_in(profile.display_name, username)
-    if span:
-        return {"where": "display_name", "start": span[0], "end": span[1]}, False
+    for claim in x_usernames_in(profile.display_name):
+        if claim.key == key:
+            return {"where": "display_name", "start": claim.start, "end": claim.end}, False
     return None, False
 
 
 def _x_names(profile: PublicProfile, claims: XClaims, bridged_from: str = "") -> bool:
-    names = claims.bluesky if profile.network == "bluesky" else claims.fediverse
-    if profile.handle in names or (
-        bridged_from and bridged_from in claims.bluesky + claims.fediverse
-    ):
+    """The X display name names this account (or the account it mirrors or is mirrored by)."""
+    if profile.handle in claims.all or profile.account in claims.all:
+        return True
+    if bridged_from and bridged_from in claims.all:
         return True
     native = bridged_native(profile)
-    return native is not None and native[1] in claims.bluesky + claims.fediverse
+    return native is not None and native[1] in claims.all
 
 
 def _same_name(named, profile: PublicProfile) -> bool:
     first = profile.handle.split("@", 1)[0].split(".", 1)[0]
     u = norm(named.username)
+    display = norm(named.display_name or "")
     return bool(u) and (
-        norm(first) == u
-        or (bool(named.display_name) and norm(profile.display_name) == norm(named.display_name))
+        norm(first) == u or (bool(display) and norm(profile.display_name) == display)
     )
 
 
 def relevant(named, profile: PublicProfile, claims: XClaims) -> bool:
-    """Worth a closer look: it names the X account, is named by it, or has its name."""
+    """Worth reading in full: it names the X account, is named by it, or has its name."""
     return (
-        _claim_in(profile.description, named.username) is not None
-        or _x_names(profile, claims)
+        _x_names(profile, claims)
         or _same_name(named, profile)
-        or any(_claim_in(f.value, named.username) for f in profile.fields)
+        or _profile_claim(profile, named.username)[0] is not None
     )
 
 
@@ -149,36 +135,30 @@ def evidence_for(named, profile: PublicProfile, *, bridged_from: str = "") -> De
     claim, verified = _profile_claim(profile, named.username)
     x_names = _x_names(profile, claims, bridged_from)
     if (claim and x_names) or verified:
-        return Decision("two_way", {**(claim or {}), "x_side": x_names})
+        return Decision(Evidence.TWO_WAY.value, {**(claim or {}), "x_side": x_names})
     if claim:
-        return Decision("profile_claim", claim)
+        return Decision(Evidence.PROFILE_CLAIM.value, claim)
     if x_names:
-        return Decision("profile_claim", {"where": "x_display_name", "x_side": True})
+        return Decision(Evidence.PROFILE_CLAIM.value, {"where": "x_display_name", "x_side": True})
     if _same_name(named, profile):
-        return Decision("name_match", {})
+        return Decision(Evidence.NAME_MATCH.value, {})
     return None
 
 
-def _created(profile: PublicProfile) -> datetime | None:
+def created_at(profile: PublicProfile | dict) -> datetime | None:
+    """The account's creation date, as the network says, if readable."""
+    value = profile.get("created_at") if isinstance(profile, dict) else profile.created_at
     try:
-        when = datetime.fromisoformat(profile.created_at.replace("Z", "+00:00"))
+        when = datetime.fromisoformat(str(value or "").replace("Z", "+00:00"))
     except ValueError:
         return None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def has_history(profile: PublicProfile, now: datetime) -> bool:
-    created = _created(profile)
-    return bool(profile.posts) and created is not None and now - created >= NEW_ACCOUNT
-
-
 def preselect(found: Sequence[tuple[PublicProfile, Decision]], *, now: datetime) -> list[bool]:
-    """Tick in advance only a two_way candidate, or a lone profile_claim from an
-    account with a real history; never a name_match; two claimants: neither."""
-    claimants = [d for _, d in found if d.evidence in ("two_way", "profile_claim")]
-    if len(claimants) != 1:
-        return [False] * len(found)
-    return [
-        d.evidence == "two_way" or (d.evidence == "profile_claim" and has_history(p, now))
+    """The pure rule (`hirondelle.discovery.preselect`) over one X account's candidates."""
+    facts = [
+        CandidateFacts(p.network, d.evidence, posts=p.posts, created_at=created_at(p))
         for p, d in found
     ]
+    return [choice.preselected for choice in preselect_rule(facts, now=now)]

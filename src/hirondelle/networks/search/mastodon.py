@@ -48,7 +48,7 @@ def profile_from_account(data: Any, local_domain: str) -> PublicProfile | None:
         account=uri,
         handle=handle,
         display_name=str(data.get("display_name") or "")[:640],
-        description=html_to_text(str(data.get("note") or ""))[:3000],
+        description=html_to_text(str(data.get("note") or "")).strip()[:3000],
         avatar=str(data.get("avatar_static") or data.get("avatar") or "")[:2000],
         followers=_count(data.get("followers_count")),
         posts=_count(data.get("statuses_count")),

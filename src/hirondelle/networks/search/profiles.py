@@ -7,25 +7,16 @@ everyone on a portal.
 
 from __future__ import annotations
 
-import html
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from hirondelle.discovery.claims import html_to_text
 
 __all__ = ["BRIDGE_HOSTS", "ProfileField", "PublicProfile", "bridged_native", "html_to_text"]
 
 #: Bridgy Fed's hosts: a fediverse account on Bluesky ends in `.ap.brid.gy`;
 #: a Bluesky account on the fediverse is `handle@bsky.brid.gy`.
 BRIDGE_HOSTS = ("ap.brid.gy", "bsky.brid.gy")
-
-_TAG = re.compile(r"<[^>]{0,2000}>")
-_BREAK = re.compile(r"<\s*(br|/p)\s*/?>", re.IGNORECASE)
-
-
-def html_to_text(value: str) -> str:
-    """Mastodon notes and field values are HTML: plain text, links kept as their text."""
-    text = _BREAK.sub("\n", value or "")
-    return html.unescape(_TAG.sub("", text)).strip()
 
 
 @dataclass(frozen=True, slots=True)

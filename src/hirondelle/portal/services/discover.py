@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from hirondelle.migration.models import DiscoveryCandidate, Migration
 from hirondelle.migration.services import discovery
-from hirondelle.migration.services.discovery_rules import NEW_ACCOUNT
+from hirondelle.migration.services.discovery_rules import created_at, looks_like_impostor
 
 __all__ = ["CandidateCard", "PersonFound", "people_found", "start"]
 
@@ -67,11 +66,11 @@ def _card(row: DiscoveryCandidate, now: datetime) -> CandidateCard:
         card.bio_before, card.bio_claim, card.bio_after = bio[:start], bio[start:end], bio[end:]
     else:
         card.bio_before = bio
-    created = parse_datetime(str(profile.get("created_at") or ""))
-    card.created = created
-    claims = row.evidence in ("two_way", "profile_claim")
-    young = created is None or now - created < NEW_ACCOUNT
-    card.warn_new = claims and young and not profile.get("posts")
+    card.created = created_at(profile)
+    posts = profile.get("posts")
+    card.warn_new = row.evidence in ("two_way", "profile_claim") and looks_like_impostor(
+        posts=posts if isinstance(posts, int) else None, created_at=card.created, now=now
+    )
     return card
 
 

@@ -12,7 +12,8 @@ class DiscoveryRun(models.Model):
     Named X accounts are searched in X id order; `cursor` is the last X id
     whose candidates are recorded (stored form; None: not started). Every
     answered request is in the public cache (`PublicFinding`), so a run
-    killed between two accounts repeats no request when it resumes. `consented_at` is the person's explicit yes.
+    killed between two accounts repeats no request when it resumes.
+    `consented_at` is the person's explicit yes.
     """
 
     class State(models.TextChoices):

@@ -245,18 +245,24 @@ def _search_batch(
     for named in batch:
         x_claims = rules.x_side_claims(named.display_name)
         if search.bluesky is not None:
+            kept = False
             for query in _queries(named):
-                if query != named.username and x_claims.bluesky:
-                    continue  # the X side names its account: no need to guess by name
+                if query != named.username and (kept or x_claims.bluesky):
+                    # The username found someone, or the X side names its
+                    # account: a search by display name would only add
+                    # people who share a name.
+                    continue
                 for profile in search.bluesky_search(query):
                     if rules.relevant(named, profile, x_claims):
+                        kept = True
                         to_read.setdefault(profile.account, []).append(named)
             for handle in x_claims.bluesky:
                 to_read.setdefault(handle, []).append(named)
         if search.mastodon is not None:
-            for profile in search.mastodon_search(named.username):
-                if rules.relevant(named, profile, x_claims):
-                    keep(named, profile)
+            if not x_claims.fediverse:  # else the X side says where: look it up instead
+                for profile in search.mastodon_search(named.username):
+                    if rules.relevant(named, profile, x_claims):
+                        keep(named, profile)
             for address in x_claims.fediverse:
                 try:
                     profile = search.mastodon_lookup(address)
@@ -427,6 +433,7 @@ def run_discovery(
     run = DiscoveryRun.objects.filter(migration=migration).first()
     if run is None:
         raise PermissionError("Discovery has not been agreed to for this migration.")
+    ours = bluesky is None  # a client we make, we close
     bluesky, mastodon, account = _searchers(migration, bluesky, mastodon)
     search = CachedSearch(bluesky=bluesky, mastodon=mastodon)
     now = timezone.now()
@@ -473,7 +480,7 @@ def run_discovery(
         run.save(update_fields=["state", "error", "updated_at"])
         return run
     finally:
-        if bluesky is not None:
+        if ours and bluesky is not None:
             bluesky.close()
     run.state = DiscoveryRun.State.DONE
     run.finished_at = timezone.now()

@@ -95,8 +95,6 @@ def population(atproto_peer) -> Population:
         f"theo-b{s}.test", name="Theo B", bio=f"Was x.com/tbio{s} until 2024", old=True, posts=3
     )
     people.append(Person(_x(1), f"tbio{s}", "Theo Bio", owner=owner.handle))
-    # a stranger with the same display name, no claim
-    strangers.add(account(f"theobio-fan{s}.test", name="Theo Bio", old=True, posts=1).handle)
 
     # 2. the X display name names the account, which names the X account back
     owner = account(f"eve{s}.test", name="Eve", bio=f"ex twitter.com/tev{s}", old=True, posts=2)
@@ -143,6 +141,11 @@ def population(atproto_peer) -> Population:
 
     # 9. nobody anywhere
     people.append(Person(_x(9), f"ghost{s}", "Ghost"))
+
+    # 10. not on Bluesky, but a stranger there has the same display name
+    name = f"Uma Lune{s}"
+    strangers.add(account(f"lune-fan{s}.test", name=name, old=True, posts=1).handle)
+    people.append(Person(_x(10), f"uma{s}", name))
     peer.sync()
     return Population(people, impostors, strangers, bridge.handle)
 
@@ -218,8 +221,8 @@ def graph(django_user_model, population):
 
 def _run(migration, appview: str, mastodon: MastodonSearch | None = None):
     discovery.start_discovery(migration, consent=True)
-    bluesky = BlueskyPublic(appview)
-    run = discovery.run_discovery(migration, bluesky=bluesky, mastodon=mastodon)
+    with BlueskyPublic(appview) as bluesky:
+        run = discovery.run_discovery(migration, bluesky=bluesky, mastodon=mastodon)
     assert run.state == DiscoveryRun.State.DONE, run.error
     return run, {
         (c.x_account_id, c.network, c.handle): c for c in discovery.candidates_for(migration)
@@ -265,12 +268,12 @@ def test_owners_found_and_no_impostor_preselected(atproto_peer, population, grap
         theo = next(p for p in population.people if p.username.startswith("tbio"))
         c = found[theo.x_id, "bluesky", theo.owner]
         assert c.evidence == "profile_claim"
-        # a stranger with the same display name is shown too: neither is ticked
-        stranger = next(iter(population.strangers))
-        assert (theo.x_id, stranger) in handles
-        assert not c.preselected
+        assert c.preselected  # a lone claim from an account with a history
         claim = c.profile["claim"]
         assert c.profile["description"][claim["start"] : claim["end"]] == f"x.com/{theo.username}"
+        uma = next(p for p in population.people if p.username.startswith("uma"))
+        stranger = next(iter(population.strangers))
+        assert found[uma.x_id, "bluesky", stranger].evidence == "name_match"
         vic = next(p for p in population.people if p.username.startswith("vic"))
         lone = found[vic.x_id, "bluesky", vic.impostors[0]]
         assert lone.evidence == "profile_claim"
@@ -281,6 +284,7 @@ def test_fediverse_side_and_bridge(atproto_peer, population, graph, fediverse):
     adapter = MastodonAdapter(fediverse.base_url, "me_token")
     with atproto_peer.search_mode("words"):
         run, found = _run(graph, atproto_peer.appview, MastodonSearch(adapter))
+    adapter.close()
     fox = next(p for p in population.people if p.owner_mastodon)
     c = found[fox.x_id, "mastodon", fox.owner_mastodon]
     assert c.evidence == "two_way"
@@ -297,20 +301,20 @@ def test_fediverse_side_and_bridge(atproto_peer, population, graph, fediverse):
 def test_killed_run_resumes_without_asking_twice(atproto_peer, population, graph):
     with atproto_peer.search_mode("words"):
         discovery.start_discovery(graph, consent=True)
-        first = BlueskyPublic(atproto_peer.appview)
-        run = discovery.run_discovery(graph, bluesky=first, batch=3, max_batches=1)
+        with BlueskyPublic(atproto_peer.appview) as first:
+            run = discovery.run_discovery(graph, bluesky=first, batch=3, max_batches=1)
         assert run.searched == 3
         assert run.state == DiscoveryRun.State.RUNNING
         asked = sum(first.requests.values())
-        again = BlueskyPublic(atproto_peer.appview)
-        run = discovery.run_discovery(graph, bluesky=again, batch=3)
+        with BlueskyPublic(atproto_peer.appview) as again:
+            run = discovery.run_discovery(graph, bluesky=again, batch=3)
         assert run.state == DiscoveryRun.State.DONE
         assert run.searched == len(population.people)
         # the cache answered what the killed run had asked: nothing is asked twice
         total = asked + sum(again.requests.values())
-        fresh = BlueskyPublic(atproto_peer.appview)
         discovery.start_discovery(graph, consent=True)
-        discovery.run_discovery(graph, bluesky=fresh)
+        with BlueskyPublic(atproto_peer.appview) as fresh:
+            discovery.run_discovery(graph, bluesky=fresh)
         assert sum(fresh.requests.values()) == 0  # all from the week's cache
     assert total == run.requests["bluesky"]
 

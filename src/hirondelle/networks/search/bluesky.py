@@ -103,6 +103,12 @@ class BlueskyPublic:
         if self._owns_client:
             self._client.close()
 
+    def __enter__(self) -> BlueskyPublic:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _get(self, method: str, params: Any) -> dict[str, Any]:
         wait = self.budget.delay(_REQUEST)
         if wait > 0:

@@ -60,3 +60,20 @@ def test_inspect_fails_cleanly_on_bad_input(tmp_path) -> None:
     assert "Error:" in result.output
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_inspect_shows_how_many_of_the_graph_the_posts_name(tmp_path) -> None:
+    from tests.support.x_archive import add_names
+
+    spec = sample_spec(4, n_posts=10, n_following=30, n_followers=20)
+    truth = add_names(spec, 4)
+    path = str(write_archive(tmp_path, spec))
+    data = json.loads(CliRunner().invoke(main, ["archive", "inspect", "--json", path]).output)
+    assert data["named"] == {
+        "following": truth.named(spec.following),
+        "followers": truth.named(spec.followers),
+        "blocks": truth.named(spec.blocks),
+        "mutes": truth.named(spec.mutes),
+    }
+    text = CliRunner().invoke(main, ["archive", "inspect", path]).output
+    assert f"{truth.named(spec.following)} of 30 followed" in text

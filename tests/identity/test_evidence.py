@@ -44,3 +44,9 @@ def test_discovery_names_its_evidence_as_the_directory_ranks_it():
     assert all(Evidence(v) for v in DISCOVERY_EVIDENCE)
     ranked = sorted(DISCOVERY_EVIDENCE, key=lambda v: Evidence(v).strength, reverse=True)
     assert list(DISCOVERY_EVIDENCE) == ranked
+
+
+def test_the_command_line_offers_every_evidence_in_order():
+    from hirondelle.cli._django import EVIDENCE_NAMES
+
+    assert [e.value for e in Evidence] == EVIDENCE_NAMES

@@ -41,9 +41,12 @@ __all__ = [
     "POISON",
     "PRIVATE_FILES",
     "ArchiveSpec",
+    "ExpectedName",
     "LikeSpec",
     "MediaSpec",
+    "NamesTruth",
     "TweetSpec",
+    "add_names",
     "expected_likes",
     "expected_lists",
     "expected_posts",
@@ -126,6 +129,8 @@ class TweetSpec:
     edits: tuple[tuple[str, str], ...] = ()  # earlier versions (id, text), oldest first
     long: bool = False  # written as a truncated tweet plus a note-tweet.js entry
     community: bool = False  # written to community-tweet.js
+    #: (screen_name, display name) shown in the mention entities; else sn.title()
+    mention_names: tuple[tuple[str, str], ...] = ()
     lang: str = "en"
     source: str = "Twitter Web App"
     possibly_sensitive: bool = False
@@ -335,13 +340,14 @@ def _render(t: TweetSpec, spec: ArchiveSpec, media_dir: str) -> _Rendered:
     if t.retweet_of:
         all_mentions = [(t.retweet_of, str(7000 + len(t.retweet_of))), *all_mentions]
     taken: set[int] = set()
+    shown = dict(t.mention_names)
     for sn, uid in all_mentions:
         for at in _find_tokens(full, "@" + sn):
             if at not in taken:
                 taken.add(at)
                 mentions.append(
                     {
-                        "name": sn.title(),
+                        "name": shown.get(sn, sn.title()),
                         "screen_name": sn,
                         "indices": [str(at), str(at + len(sn) + 1)],
                         "id_str": uid,
@@ -1093,6 +1099,205 @@ def sample_spec(
     spec.lists_member = [f"https://twitter.com/someone/lists/{k}" for k in range(3)]
     spec.lists_subscribed = ["https://twitter.com/i/lists/99"]
     return spec
+
+
+# ------------------------------------------------------------------ names of the graph
+
+
+@dataclass(frozen=True)
+class ExpectedName:
+    """What a correct reader says the archive calls one X id."""
+
+    username: str
+    display_name: str
+    post_id: str  # the post the username was last seen in
+    source: str  # mention, reply, note, community, quote
+    #: (network, address) the display name carries, if any
+    claim: tuple[str, str] | None = None
+
+
+@dataclass
+class NamesTruth:
+    """Every X id that `add_names` made the posts name (graph or not), and why."""
+
+    names: dict[str, ExpectedName] = field(default_factory=dict)
+    #: ids of the graph replied to with no `in_reply_to_screen_name`: unnamed
+    unnamed_replies: set[str] = field(default_factory=set)
+
+    def named(self, ids: Iterable[str]) -> int:
+        return sum(1 for x in set(ids) if x in self.names)
+
+    def claims(self, ids: Iterable[str]) -> int:
+        return sum(1 for x in set(ids) if x in self.names and self.names[x].claim)
+
+
+#: Display names people give themselves on X, some carrying their new address.
+_DISPLAY = (
+    ("Person {k}", None),
+    ("Alice {k} 🦋 p{k}.bsky.social", ("bluesky", "p{k}.bsky.social")),
+    ("Bob {k} @p{k}@piaille.fr", ("mastodon", "p{k}@piaille.fr")),
+    ("Carol {k} https://piaille.fr/@p{k}", ("mastodon", "p{k}@piaille.fr")),
+    ("Dan {k} | bsky.app/profile/p{k}.bsky.social", ("bluesky", "p{k}.bsky.social")),
+    ("Émile {k} ✨ (he/him)", None),
+)
+_KINDS = ("mention", "reply", "note", "community", "reply_only")
+
+
+def add_names(
+    spec: ArchiveSpec,
+    seed: int = 0,
+    *,
+    following: float = 0.6,
+    followers: float = 0.3,
+    blocks: int = 1,
+    mutes: int = 1,
+    outside: int = 3,
+) -> NamesTruth:
+    """Add posts that name accounts of the graph, as real archives do; returns the truth.
+
+    Each named id is seen in a mention, a reply (with or without its leading
+    mention), a long post (note) or a community post, with a display name of
+    that moment (some carry a new address). As real archives also do: some
+    ids were seen earlier under another username and display name (the most
+    recent must win, whatever the file order), some are quoted later (a
+    quote names a username only), one reply lacks `in_reply_to_screen_name`
+    (its id stays unnamed), one long post names someone only in its note
+    part (no id), and a few accounts outside the graph are named too.
+    """
+    rng = random.Random(f"names-{seed}")
+    graph = set(spec.following) | set(spec.followers) | set(spec.blocks) | set(spec.mutes)
+    chosen: list[str] = []
+    for ids, share in ((spec.following, following), (spec.followers, followers)):
+        pool = [x for x in dict.fromkeys(ids) if x not in chosen]
+        chosen += rng.sample(pool, int(len(pool) * share))
+    for ids, n in ((spec.blocks, blocks), (spec.mutes, mutes)):
+        pool = [x for x in dict.fromkeys(ids) if x not in chosen]
+        chosen += pool[:n]
+    strangers = []
+    while len(strangers) < outside:
+        x = str(rng.randrange(10**6, 10**19))
+        if x not in graph:
+            strangers.append(x)
+    chosen += strangers
+    truth = NamesTruth()
+    # One sighting: (when, post id, source, username, display or None, tied to the id,
+    # the address the display name carries)
+    sightings: dict[str, list[tuple]] = {}
+    tweets: list[TweetSpec] = []
+    base = datetime(2022, 1, 1, tzinfo=UTC)
+
+    def post(when: datetime, **kw) -> str:
+        tid = snowflake(when, rng)
+        tweets.append(TweetSpec(id=tid, created_at=when, **kw))
+        return tid
+
+    words = " ".join(_WORDS[:4])
+    filler = " ".join(rng.choice(_WORDS) for _ in range(80))
+    for k, x in enumerate(chosen):
+        user = f"u{k}_{seed}"[:15]
+        template, claim = _DISPLAY[k % len(_DISPLAY)]
+        display = template.format(k=k)
+        when = base + timedelta(days=k, seconds=rng.randrange(86400))
+        kind = _KINDS[k % len(_KINDS)]
+        seen = sightings.setdefault(x, [])
+        if kind == "mention":
+            tid = post(
+                when,
+                text=f"{words} @{user} {words}",
+                mentions=((user, x),),
+                mention_names=((user, display),),
+            )
+        elif kind == "reply":
+            tid = post(
+                when,
+                text=f"@{user} {words}",
+                mentions=((user, x),),
+                mention_names=((user, display),),
+                reply_to=str(10**17 + k),
+                reply_to_user_id=x,
+                reply_to_screen_name=user,
+            )
+        elif kind == "note":
+            tid = post(
+                when,
+                text=f"Thinking about what @{user} said: {filler} https://long.example/{k} end",
+                urls=(f"https://long.example/{k}",),
+                mentions=((user, x),),
+                mention_names=((user, display),),
+                long=True,
+            )
+        elif kind == "community":
+            tid = post(
+                when,
+                text=f"{words} @{user}",
+                mentions=((user, x),),
+                mention_names=((user, display),),
+                community=True,
+            )
+        else:  # a reply whose leading mention X left out of the text
+            tid = post(
+                when,
+                text=words,
+                reply_to=str(10**17 + k),
+                reply_to_user_id=x,
+                reply_to_screen_name=user,
+            )
+        source = "mention" if kind == "reply" else kind
+        if kind == "reply_only":
+            source = "reply"
+        shows = None if kind == "reply_only" else display
+        address = (claim[0], claim[1].format(k=k)) if claim else None
+        seen.append((when, tid, source, user, shows, True, address if shows else None))
+        if k % 4 == 1:
+            # Seen a year earlier under another name; written after, in file order.
+            old, old_display = f"old{k}_{seed}"[:15], f"Old {k} 🦋 old{k}.bsky.social"
+            earlier = when - timedelta(days=365)
+            tid = post(
+                earlier,
+                text=f"{words} @{old}",
+                mentions=((old, x),),
+                mention_names=((old, old_display),),
+            )
+            old_claim = ("bluesky", f"old{k}.bsky.social")
+            seen.append((earlier, tid, "mention", old, old_display, True, old_claim))
+            # ... and quoted later under that old name: a username's new owner.
+            later = when + timedelta(days=3)
+            tid = post(later, text="old times", quote=(old, str(10**17 + k)))
+            seen.append((later, tid, "quote", old, None, False, None))
+        if k % 5 == 2:
+            later = when + timedelta(days=30)
+            tid = post(later, text=f"so true {k}", quote=(user, str(10**16 + k)))
+            seen.append((later, tid, "quote", user, None, False, None))
+        if k == 3:
+            # Named only in the note part of a long post: a username with no id.
+            later = when + timedelta(days=60)
+            tid = post(
+                later,
+                text=f"{filler} {filler} and @{user} at last https://long.example/n{k} end",
+                urls=(f"https://long.example/n{k}",),
+                mentions=((user, x),),
+                long=True,
+            )
+            seen.append((later, tid, "note", user, None, False, None))
+    # A reply with no in_reply_to_screen_name names nobody.
+    unnamed = [x for x in dict.fromkeys(spec.following) if x not in sightings][:1]
+    for x in unnamed:
+        post(base - timedelta(days=3), text="agreed", reply_to=str(10**15), reply_to_user_id=x)
+        truth.unnamed_replies.add(x)
+    post(base, text="ha", quote=("nobody_here", str(10**15)))  # a username no id holds
+    for x, seen in sightings.items():
+        tied = [s for s in seen if s[5]]
+        latest = max(tied, key=lambda s: s[0])
+        when, tid, source, user = latest[:4]
+        loose = [s for s in seen if not s[5] and s[3].lower() == user.lower() and s[0] > when]
+        if loose:
+            when, tid, source, user = max(loose, key=lambda s: s[0])[:4]
+        shown = max((s for s in tied if s[4]), default=None, key=lambda s: s[0])
+        display, claim = (shown[4], shown[6]) if shown else ("", None)
+        truth.names[x] = ExpectedName(user, display, tid, source, claim)
+    rng.shuffle(tweets)
+    spec.tweets.extend(tweets)
+    return truth
 
 
 def expected_likes(spec: ArchiveSpec) -> list[Like]:

@@ -12,6 +12,7 @@ import click
 from hirondelle import __version__
 from hirondelle.cli.archive import archive
 from hirondelle.cli.directory import directory
+from hirondelle.cli.discover import discover
 from hirondelle.cli.importing import import_archive
 from hirondelle.cli.lists import lists
 from hirondelle.cli.match import match
@@ -45,6 +46,7 @@ for command in (
     import_archive,
     directory,
     match,
+    discover,
     connect,
     accounts,
     disconnect,

@@ -58,3 +58,17 @@ def local_user():  # -> hirondelle.identity.models.User
         username="local", defaults={"first_name": "Local"}
     )
     return user
+
+
+#: Evidence names, strongest first, for `--trust`/`--evidence` choices (the
+#: same as `hirondelle.identity.models.Evidence`; a test checks they agree).
+EVIDENCE_NAMES = [
+    "x_oauth",
+    "roster",
+    "domain",
+    "bridge",
+    "two_way",
+    "self",
+    "profile_claim",
+    "name_match",
+]

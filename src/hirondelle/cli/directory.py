@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from hirondelle.cli._django import ensure_database, local_user, setup_django
+from hirondelle.cli._django import EVIDENCE_NAMES, ensure_database, local_user, setup_django
 
-_EVIDENCE = click.Choice(["x_oauth", "roster", "domain", "bridge", "self"])
+_EVIDENCE = click.Choice(EVIDENCE_NAMES)
 
 
 def _django() -> None:

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from hirondelle.cli._django import ensure_database, local_user, setup_django
+from hirondelle.cli._django import EVIDENCE_NAMES, ensure_database, local_user, setup_django
 
 
 def pick_migration(account: str | None):  # -> hirondelle.migration.models.Migration
@@ -38,7 +38,7 @@ def pick_migration(account: str | None):  # -> hirondelle.migration.models.Migra
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON, for machines.")
 @click.option(
     "--trust",
-    type=click.Choice(["x_oauth", "roster", "domain", "bridge", "self"]),
+    type=click.Choice(EVIDENCE_NAMES),
     help="Act automatically only on links with at least this evidence "
     "(default: the level you chose; `domain` unless changed).",
 )
@@ -64,6 +64,7 @@ def match(as_json: bool, trust: str | None, save: bool, account: str | None) -> 
     """
     setup_django()
     ensure_database()
+    from hirondelle.migration.services.discovery_names import match_advice
     from hirondelle.migration.services.matching import count_matches, graph_conflicts
 
     migration = pick_migration(account)
@@ -94,6 +95,7 @@ def match(as_json: bool, trust: str | None, save: bool, account: str | None) -> 
         table.add_row(direction, *cells)
     console = Console()
     console.print(table)
+    _print_advice(console, match_advice(migration, counts))
     open_conflicts = [c for c in graph_conflicts(migration) if not c.resolved]
     if open_conflicts:
         console.print(
@@ -103,3 +105,47 @@ def match(as_json: bool, trust: str | None, save: bool, account: str | None) -> 
         for c in open_conflicts[:10]:
             verdict = "tie, review only" if c.winner_link_id is None else "stronger evidence wins"
             console.print(f"  X id {c.x_id} on {c.network}: {c.contenders} claims ({verdict})")
+
+
+def _print_advice(console, advice) -> None:  # advice: discovery_names.MatchAdvice
+    """Never a bare zero: why little was found, and what to do next."""
+    from hirondelle.migration.services.discovery_names import Why
+
+    if advice.why is None:
+        return
+    if advice.why is Why.NO_DIRECTORY:
+        console.print(
+            "[bold]Nobody found: no directory is imported yet.[/] Hirondelle only knows "
+            "who moved where from a directory (a portal's snapshot, an institution's "
+            "roster) or from what you search for."
+        )
+    elif advice.why is Why.NOBODY_YET:
+        console.print(
+            "[bold]Nobody found yet:[/] the directory knows people, but nobody of your "
+            "network is in it yet."
+        )
+    else:
+        console.print(
+            f"[bold]Only {advice.found:,} of the {advice.following:,} accounts you follow "
+            "were found[/] in the directory."
+        )
+    console.print("What to do next:")
+    if advice.named_following:
+        claims = (
+            f", {advice.claims_following:,} of them with a new address in their X name "
+            "(see `hirondelle discover --offline`)"
+            if advice.claims_following
+            else ""
+        )
+        console.print(
+            f"  • search the networks for the {advice.named_following:,} accounts you follow "
+            f"that your posts name{claims}: `hirondelle discover --search`"
+        )
+    else:
+        console.print(
+            "  • search the networks for the people you follow: `hirondelle discover --search`"
+        )
+    console.print(
+        "  • import a portal's directory: `hirondelle directory import SNAPSHOT.jsonl` "
+        "(trust its key first: `hirondelle directory trust NAME KEY`)"
+    )

@@ -27,7 +27,7 @@ class ArchiveName(models.Model):
         verbose_name=_("migration"),
         db_index=False,  # archive_name_unique leads with it
     )
-    x_account_id = models.BigIntegerField(_("X id"), help_text=_("stored as `x_id_to_db` says"))
+    x_account_id = models.BigIntegerField(_("X id"))
     username = models.CharField(_("X username"), max_length=20)
     display_name = models.CharField(_("display name"), max_length=200, blank=True)
     seen_at = models.DateTimeField(_("seen on"), help_text=_("date of the post it was seen in"))

@@ -31,10 +31,12 @@ from django.utils import timezone
 
 from hirondelle.identity.models import PublicFinding, x_id_from_db, x_id_to_db
 from hirondelle.migration.models import (
+    ArchiveName,
     ConnectedAccount,
     Direction,
     DiscoveryCandidate,
     DiscoveryRun,
+    Edge,
     Migration,
     SharedBudget,
 )
@@ -201,14 +203,27 @@ class CachedSearch:
 
 
 def named_accounts(migration: Migration) -> Iterator[NamedAccount]:
-    """The migration's named graph accounts that the directory did not match, by X id."""
-    from hirondelle.migration.services.discovery_names import names_of_graph
+    """The people followed whom the archive names and the directory did not match.
+
+    In X id order (stored form, like the graph's edges). Only the person's
+    own archive (`ArchiveName`) is read: an account the directory knows is
+    matched, not discovered.
+    """
     from hirondelle.migration.services.matching import iter_matches
 
     matched = {x_id_to_db(m.x_id) for m in iter_matches(migration)}
-    for named in names_of_graph(migration):
-        if named.x_id not in matched and named.x_id != migration.x_account_id and named.username:
-            yield named
+    following = Edge.objects.filter(
+        migration=migration, direction=Direction.FOLLOWING, gone_at=None
+    ).values("x_account_id")
+    rows = (
+        ArchiveName.objects.filter(migration=migration, x_account_id__in=following)
+        .exclude(x_account_id=migration.x_account_id)
+        .order_by("x_account_id")
+        .values_list("x_account_id", "username", "display_name", "post_id")
+    )
+    for x_id, username, display_name, post_id in rows.iterator(chunk_size=2000):
+        if x_id not in matched and username:
+            yield NamedAccount(x_id, username, display_name, post_id)
 
 
 # --- one batch ------------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.db import transaction
 
 from hirondelle.identity.models import Evidence
 from hirondelle.migration.models import ConnectedAccount, Migration, PlanItem
+from hirondelle.migration.services.discovery_names import MatchAdvice, match_advice
 from hirondelle.migration.services.matching import NETWORKS, Match, match_migration
 from hirondelle.migration.services.planning import DIRECTION_KIND, PlanSummary, build_plan
 from hirondelle.migration.tasks import schedule
@@ -65,6 +66,8 @@ class ReviewPage:
     groups: list[Group] = field(default_factory=list)
     reasons: Counter = field(default_factory=Counter)
     conflicts: int = 0
+    #: why little or nothing was found, and what to do next (never bare zeros)
+    advice: MatchAdvice | None = None
 
 
 def _choices(migration: Migration) -> dict[tuple[str, int], bool]:
@@ -84,6 +87,7 @@ def review_page(migration: Migration, direction: str = "following", query: str =
         direction=direction,
         graph_size=int((migration.counts or {}).get(direction, 0)),
         conflicts=sum(1 for c in result.conflicts if not c.resolved),
+        advice=match_advice(migration, result.counts()),
     )
     query = query.strip().lower().lstrip("@")
     for network in NETWORKS:

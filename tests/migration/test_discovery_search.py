@@ -197,7 +197,10 @@ def fediverse(population, tmp_path_factory):
 @pytest.fixture
 def graph(django_user_model, population):
     """A migration whose following list is the population, named as its archive named them."""
-    person = django_user_model.objects.create(username="me")
+    return _graph_for(django_user_model.objects.create(username="me"), population)
+
+
+def _graph_for(person, population):
     me = XAccount.objects.create(id=1234, username="me")
     migration = Migration.objects.create(owner=person, x_account=me)
     Edge.objects.bulk_create(
@@ -376,3 +379,51 @@ def test_only_ticked_candidates_are_followed(atproto_peer, population, graph):
     assert impostors
     assert not followed & impostors
     assert len(followed) >= 4  # eve (two-way), dana and bree (lone claims with a history), sam
+
+
+def test_discover_search_from_the_command_line(atproto_peer, population, monkeypatch):
+    from click.testing import CliRunner
+
+    from hirondelle.cli import main
+    from hirondelle.cli._django import local_user
+    from hirondelle.config import get_settings
+
+    _graph_for(local_user(), population)
+    monkeypatch.setenv("HIRONDELLE_BLUESKY_APPVIEW_URL", atproto_peer.appview)
+    get_settings.cache_clear()
+    runner = CliRunner()
+    try:
+        with atproto_peer.search_mode("words"):
+            out = runner.invoke(main, ["discover", "--search", "--json"], catch_exceptions=False)
+            assert out.exit_code == 0, out.output
+            data = json.loads(out.output)
+            text = runner.invoke(main, ["discover", "--search"], catch_exceptions=False).output
+    finally:
+        get_settings.cache_clear()
+    people = len(population.people)
+    assert data["graph"]["following"] == {"total": people, "named": people, "claims": 2}
+    assert data["requests"]["bluesky"] > 0
+    assert data["requests"]["mastodon"] == 0  # no Mastodon account connected: not searched
+    rows = {(c["x_username"], c["handle"]): c for c in data["candidates"]}
+    assert set(data["candidates"][0]) == {
+        "x_id",
+        "x_username",
+        "network",
+        "handle",
+        "account",
+        "evidence",
+        "preselected",
+    }
+    eve = next(p for p in population.people if p.username.startswith("tev"))
+    assert rows[eve.username, eve.owner]["evidence"] == "two_way"
+    assert rows[eve.username, eve.owner]["preselected"] is True
+    assert rows[eve.username, eve.owner]["x_id"] == str(eve.x_id)
+    assert rows[eve.username, eve.owner]["account"].startswith("did:")
+    for (_, handle), c in rows.items():
+        if handle in population.impostors:
+            assert c["preselected"] is False
+    # the table and the summary; the second search asked nothing new (the week's cache)
+    assert eve.owner in text
+    flat = " ".join(text.split())  # rich wraps at the terminal's width
+    assert "Requests: Bluesky 0, Mastodon 0" in flat
+    assert "Connect your Mastodon account" in flat

@@ -112,6 +112,7 @@ def search_and_report(migration: Any, *, as_json: bool, graph: dict | None = Non
             "fediverse too."
         )
     console.print(
-        "Nothing is followed yet: candidates are shown for review on the web page; "
-        "only what you tick becomes part of your plan."
+        "Nothing is followed yet. Only what is ticked becomes part of your plan "
+        "(`hirondelle plan`): the preselected ones, or what you change on the web page's "
+        "review of the people found."
     )

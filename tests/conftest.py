@@ -12,11 +12,12 @@ import os
 import pytest
 
 from tests.support.atproto_peer import atproto_peer
+from tests.support.listener import serve
 from tests.support.mastodon_peer import _mastodon_server, mastodon_peer
 from tests.support.postgres import start_postgres
 
 # The real peers, one per test session, shared by every test that needs them.
-__all__ = ["_mastodon_server", "atproto_peer", "mastodon_peer"]
+__all__ = ["_mastodon_server", "atproto_peer", "mastodon_peer", "serve"]
 
 _server = None
 
@@ -31,6 +32,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     global _server
+    # The peers (Mastodon, atproto, X stand-ins) listen on 127.0.0.1 over plain
+    # HTTP: the suite allows private addresses, as HIRONDELLE_ALLOW_PRIVATE_ADDRESSES
+    # does for a local peer. The guard's own tests pass a strict policy.
+    from hirondelle.networks import guard
+
+    guard.configure(guard.Policy(allow_private=True))
     if not config.getoption("--postgres"):
         return
     import dj_database_url

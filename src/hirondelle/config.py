@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     x_token_url: str = "https://api.x.com/2/oauth2/token"
     x_revoke_url: str = "https://api.x.com/2/oauth2/revoke"
     x_api_url: str = "https://api.x.com/2"
+    #: Let Hirondelle connect to loopback, private and other internal
+    #: addresses, and over plain HTTP. For tests and local peers only (a
+    #: Mastodon or atproto server on this machine): on a portal it would let
+    #: visitors make it reach its own network. Off by default.
+    allow_private_addresses: bool = False
 
     @field_validator("data_dir")
     @classmethod

@@ -16,6 +16,8 @@ from django.test import Client
 from hirondelle.migration.services.adapters import register_factory
 from hirondelle.migration.services.importing import import_archive
 from hirondelle.networks.base import Network, RemoteAccount
+from hirondelle.networks.bluesky.oauth import Identity
+from hirondelle.portal.services import signin as signin_service
 from tests.support.browser import browser, served_portal, shots  # noqa: F401 - fixtures
 from tests.support.fake_network import FakeAdapter, FakeServer
 from tests.support.x_archive import sample_spec, write_archive
@@ -40,9 +42,15 @@ class FakeNetworks:
     refuse_password: str = "wrong"
 
 
+def _fake_identity(handle: str, server: str) -> Identity:
+    """The fake network's accounts live on one PDS; no DNS, no PLC."""
+    return Identity(did=f"did:plc:{handle.split('.')[0]}", handle=handle, pds="https://pds.test")
+
+
 @pytest.fixture
-def fake_networks():
+def fake_networks(monkeypatch):
     """Every account, on either network, talks to one in-memory fake server."""
+    monkeypatch.setattr(signin_service, "resolve_identity", _fake_identity)
     server = FakeServer()
     state = FakeNetworks(server)
 

@@ -87,7 +87,7 @@ def test_an_unreachable_server_is_explained() -> None:
     client = Client(headers={"accept-language": "en"})
     response = client.post("/signin/mastodon/", {"server": "http://127.0.0.1:9"}, follow=True)
     assert response.status_code == 200
-    assert "did not let Hirondelle register" in response.content.decode()
+    assert "could not be reached" in response.content.decode()
 
 
 def test_delete_everything_revokes_the_mastodon_token(mastodon_peer) -> None:  # noqa: F811

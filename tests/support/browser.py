@@ -77,7 +77,14 @@ def serve_portal(
     """Start `hirondelle serve` on a free port; returns once it answers."""
     port = free_port()
     env = _clean_env()
-    env.update({"HIRONDELLE_DATA_DIR": str(data_dir), **(extra_env or {})})
+    # its peers listen on 127.0.0.1 over plain HTTP (see the guard)
+    env.update(
+        {
+            "HIRONDELLE_DATA_DIR": str(data_dir),
+            "HIRONDELLE_ALLOW_PRIVATE_ADDRESSES": "1",
+            **(extra_env or {}),
+        }
+    )
     log = data_dir / "serve.log"
     data_dir.mkdir(parents=True, exist_ok=True)
     log_file = log.open("w")

@@ -51,11 +51,12 @@ from atproto_client.exceptions import (
     UnauthorizedError,
 )
 from atproto_client.models.common import XrpcError
-from atproto_client.request import Request
+from atproto_client.request import Request, RequestBase
 from atproto_core.exceptions import AtProtocolError
 from atproto_server.exceptions import TokenDecodeError
 from pydantic import ValidationError
 
+from hirondelle.networks import guard
 from hirondelle.networks.base import (
     Action,
     ActionKind,
@@ -200,6 +201,20 @@ class _OAuthIdentity:
     handle: str
 
 
+class GuardedRequest(Request):
+    """The atproto SDK's request layer over the guard's httpx client.
+
+    The PDS address comes from a person or a DID document: every call, and
+    every redirect, goes through `networks.guard`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        RequestBase.__init__(self)  # not Request's: it opens a bare httpx.Client
+        self._client_kwargs = kwargs
+        self._client = guard.httpx_client(
+            policy=guard.api_policy(), follow_redirects=True, **kwargs
+        )
+
+
 class BlueskyAdapter:
     """One Bluesky account, signed in with an app password, a stored session or OAuth.
 
@@ -278,7 +293,7 @@ class BlueskyAdapter:
             )
             self._session_string = json.dumps(oauth_session.to_dict())
             kwargs["auth"] = self._oauth
-        self._client = Client(self.service_url, request=Request(**kwargs))
+        self._client = Client(self.service_url, request=GuardedRequest(**kwargs))
         self._client.on_session_change(self._session_changed)
         self._signed_in = False
         self._me: RemoteAccount | None = None
@@ -439,7 +454,7 @@ class BlueskyAdapter:
                 retry_after=retry_after,
             )
         elif status is None:
-            result = Unavailable(f"Bluesky could not be reached ({method}): {exc!r}")
+            result = Unavailable(f"Bluesky could not be reached ({method}); will retry.")
         elif error in _EXPIRED_TOKEN_ERRORS or status == 401:
             result = AuthExpired(
                 f"the Bluesky session is no longer valid ({detail}): sign in again", status=status
@@ -456,8 +471,8 @@ class BlueskyAdapter:
     @staticmethod
     def _translate_http(exc: httpx.HTTPError) -> NetworkError:
         if isinstance(exc, httpx.TimeoutException | httpx.TransportError):
-            return Unavailable(f"Bluesky could not be reached: {exc!r}")
-        return InvalidResponse(f"Bluesky answered something unreadable: {exc!r}")
+            return Unavailable("Bluesky could not be reached; will retry.")
+        return InvalidResponse("Bluesky answered something unreadable.")
 
     def _on_request(self, request: httpx.Request) -> None:
         method = request.url.path.rsplit("/", 1)[-1]

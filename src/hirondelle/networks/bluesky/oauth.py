@@ -45,6 +45,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
+from hirondelle.networks import guard
 from hirondelle.networks.pkce import new_pkce
 
 __all__ = [
@@ -85,7 +86,8 @@ class OAuthError(Exception):
     """Signing in through OAuth failed; `reason` says at which step.
 
     Reasons: "handle" (unknown handle or DID), "unreachable" (a server did not
-    answer), "refused" (a server said no), "denied" (the person refused),
+    answer), "address" (an internal or non-HTTPS address was named: the guard
+    refused it, nothing was sent), "refused" (a server said no), "denied" (the person refused),
     "state" (the callback does not belong to a sign-in started here),
     "issuer" (the answer came from the wrong server), "invalid" (an answer
     that breaks the protocol).
@@ -95,6 +97,16 @@ class OAuthError(Exception):
         super().__init__(message)
         self.reason = reason
         self.message = message
+
+
+def guarded(exc: guard.GuardError, what: str, url: str) -> OAuthError:
+    """The guard's refusal as an OAuth failure ("address": an internal or non-HTTPS
+    address was named; nothing was sent to it)."""
+    if isinstance(exc, guard.AddressRefused):
+        return OAuthError("address", f"{what}: {url} is not a public HTTPS address")
+    if isinstance(exc, guard.TooLarge | guard.TooDeep):
+        return OAuthError("invalid", f"{what}: {url} answered {exc.message}")
+    return OAuthError("unreachable", f"{what}: {url} could not be reached ({exc.message})")
 
 
 # -- keys ----------------------------------------------------------------------
@@ -396,13 +408,16 @@ class Resolver:
         self.plc_url = plc_url.rstrip("/")
         self.handle_service = handle_service.rstrip("/") if handle_service else None
         self.fallback_service = fallback_service.rstrip("/") if fallback_service else None
-        self._http = http or httpx.Client(timeout=timeout, follow_redirects=False)
+        # Every address here comes from a person or a DID document: guarded.
+        self._http = http or guard.httpx_client(timeout=timeout, follow_redirects=False)
 
     def _get_json(self, url: str, what: str, **params: str) -> dict[str, Any]:
         try:
             response = self._http.get(url, params=params or None)
+        except guard.GuardError as exc:
+            raise guarded(exc, what, url) from exc
         except httpx.HTTPError as exc:
-            raise OAuthError("unreachable", f"{what}: {url} could not be reached ({exc})") from exc
+            raise OAuthError("unreachable", f"{what}: {url} could not be reached") from exc
         if response.status_code in (400, 404):
             raise OAuthError("handle", f"{what}: {url} answered {response.status_code}")
         if response.status_code != 200:
@@ -457,7 +472,7 @@ class Resolver:
     def _handle_by_https(self, handle: str) -> str:
         try:
             response = self._http.get(f"https://{handle}/.well-known/atproto-did")
-        except httpx.HTTPError:
+        except (httpx.HTTPError, guard.GuardError):
             return ""
         text = response.text.strip() if response.status_code == 200 else ""
         return text if text.startswith("did:") and "\n" not in text else ""
@@ -612,7 +627,8 @@ class OAuthClient:
         timeout: float = 15.0,
     ) -> None:
         self.client = client
-        self._http = http or httpx.Client(timeout=timeout, follow_redirects=False)
+        # Every address here comes from a person or a DID document: guarded.
+        self._http = http or guard.httpx_client(timeout=timeout, follow_redirects=False)
         self.resolver = resolver or Resolver(http=self._http)
         self._clock = clock
 
@@ -642,10 +658,10 @@ class OAuthClient:
             proof = dpop_proof(key, "POST", url, nonce=nonce or None, now=self._clock())
             try:
                 response = self._http.post(url, data=body, headers={"DPoP": proof})
+            except guard.GuardError as exc:
+                raise guarded(exc, what, url) from exc
             except httpx.HTTPError as exc:
-                raise OAuthError(
-                    "unreachable", f"{what}: {url} could not be reached ({exc})"
-                ) from exc
+                raise OAuthError("unreachable", f"{what}: {url} could not be reached") from exc
             nonce = response.headers.get("DPoP-Nonce", nonce)
             if attempt == 0 and _nonce_challenge(response):
                 continue

@@ -33,6 +33,7 @@ from mastodon.errors import (
     MastodonUnauthorizedError,
 )
 
+from hirondelle.networks import guard
 from hirondelle.networks.errors import (
     AuthExpired,
     InvalidResponse,
@@ -164,7 +165,7 @@ class Api:
         clock: Callable[[], float] = time.time,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
-        if not base_url.startswith(("https://", "http://")):
+        if not base_url.startswith(("https://", "http://")):  # the guard then checks more
             raise ValueError(
                 f"Server address {base_url!r} must start with https:// (for example "
                 "https://mastodon.social)."
@@ -172,7 +173,10 @@ class Api:
         self.base_url = base_url.rstrip("/")
         self.clock = clock
         self.owns_session = session is None
-        self.session = session if session is not None else requests.Session()
+        # Every address comes from a person (their server): through the guard.
+        self.session = (
+            session if session is not None else guard.requests_session(policy=guard.api_policy())
+        )
         self.last_response: requests.Response | None = None
         self.session.hooks.setdefault("response", []).append(self._remember)
         self.client = Mastodon(
@@ -235,6 +239,9 @@ class Api:
                 return_response_object=True,
             )
         except MastodonError as error:
+            refused = guard.guard_error(error)  # mastodon.py wraps every exception
+            if refused is not None:
+                raise refused from error
             raise self.translate(error) from error
         return self._decode(response), response
 
@@ -242,6 +249,7 @@ class Api:
         if not response.content:
             return {}
         try:
+            guard.check_json_depth(response.content)
             return json.loads(response.content)
         except ValueError as error:
             raise InvalidResponse(
@@ -275,9 +283,9 @@ class Api:
                 retry_after=retry,
             )
         if isinstance(error, MastodonNetworkError):
-            return Unavailable(
-                f"Could not reach {where}: {error}. Check the connection; will retry."
-            )
+            # mastodon.py's text names the connection pool, the port, the
+            # library: nothing a person can act on, and more than they should see.
+            return Unavailable(f"Could not reach {where}. Check the connection; will retry.")
         if (
             isinstance(error, MastodonUnauthorizedError)
             or status == 401
@@ -296,7 +304,7 @@ class Api:
             )
         if isinstance(error, MastodonAPIError) and status is not None:
             return Refused(f"{where} refused: {detail} (HTTP {status}).", status=status)
-        return InvalidResponse(f"{where} answered something unreadable: {error}", status=status)
+        return InvalidResponse(f"{where} answered something unreadable.", status=status)
 
 
 def _status(error: MastodonError) -> int | None:

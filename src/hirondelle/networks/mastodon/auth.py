@@ -63,19 +63,38 @@ class Token:
 def normalise_server(server: str) -> str:
     """``mastodon.social``, ``@me@mastodon.social`` or a URL → ``https://mastodon.social``.
 
-    An explicit ``http://`` address is kept (a server on this machine, in tests).
+    An explicit ``http://`` address is kept (a server on this machine, in tests;
+    the guard refuses it unless private addresses are allowed). The host is
+    lower-cased and a default port dropped, so one server has one spelling.
     """
     text = server.strip()
     if "@" in text and "://" not in text:
         text = text.rsplit("@", 1)[1]
     if "://" not in text:
         text = "https://" + text
-    parts = urlsplit(text)
-    if parts.scheme not in ("https", "http") or not parts.hostname or " " in text:
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    if (
+        parts is None
+        or parts.scheme.lower() not in ("https", "http")
+        or not parts.hostname
+        or parts.username is not None
+        or " " in text
+    ):
         raise ValueError(
             f"{server!r} is not a server address; give its name, like mastodon.social."
         )
-    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+    # One spelling per server, so its app registration is found again.
+    scheme = parts.scheme.lower()
+    host = parts.hostname.rstrip(".")
+    if ":" in host:
+        host = f"[{host}]"
+    if port is not None and port != {"https": 443, "http": 80}[scheme]:
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}{parts.path.rstrip('/')}"
 
 
 def register_app(

@@ -139,7 +139,13 @@ def _message(e: oauth.OAuthError, who: str) -> str:
             "The answer did not come from the server that holds this account; "
             "nothing was changed. Try again."
         )
-    return _("Bluesky refused the sign-in: %(why)s") % {"why": e.message}
+    if e.reason == "address":
+        return _(
+            "The account %(who)s names a server that is not a public HTTPS address. "
+            "Hirondelle only connects to public servers, over HTTPS."
+        ) % {"who": who}
+    # Not the server's own words: what a server answers is not shown to visitors.
+    return _("Bluesky refused the sign-in. Nothing was changed; try again.")
 
 
 def start(request: HttpRequest, handle: str, server: str = "") -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model, login
@@ -18,11 +19,21 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from hirondelle.config import get_settings
 from hirondelle.migration.models import ConnectedAccount
 from hirondelle.migration.services.accounts import connect_account
 from hirondelle.migration.services.adapters import adapter_for
+from hirondelle.networks import guard
 from hirondelle.networks.base import Network
-from hirondelle.networks.errors import NetworkError
+from hirondelle.networks.bluesky import oauth
+from hirondelle.networks.errors import (
+    AuthExpired,
+    InvalidResponse,
+    NetworkError,
+    NotFound,
+    RateLimited,
+    Refused,
+)
 from hirondelle.networks.mastodon import auth as mastodon_auth
 from hirondelle.portal.models import MastodonApp
 
@@ -44,6 +55,35 @@ class SignInError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+def network_failure(error: NetworkError, server: str) -> str:
+    """What failed, in plain words: never the remote answer, never library text.
+
+    Servers named by visitors can be anything; what they answer (an error
+    page, a port banner) tells an attacker what lives behind an address, so
+    it is not shown. The person reads which step failed and what to check."""
+    if isinstance(error, guard.AddressRefused):
+        return _(
+            "%(server)s is not a public server address. Hirondelle only connects to "
+            "public servers, over HTTPS."
+        ) % {"server": server}
+    if isinstance(error, guard.UnresolvableName):
+        return _("No server is called %(server)s. Check the spelling.") % {"server": server}
+    if isinstance(error, RateLimited):
+        return _("%(server)s asks to slow down. Try again in a few minutes.") % {"server": server}
+    if isinstance(error, AuthExpired | Refused | NotFound):
+        return _(
+            "%(server)s refused the sign-in. Check the name, then the handle and password."
+        ) % {"server": server}
+    if isinstance(error, InvalidResponse):
+        return _(
+            "%(server)s did not answer like a server of this network. Check the server name."
+        ) % {"server": server}
+    return _(
+        "%(server)s could not be reached, or took too long to answer. Check the server "
+        "name, or try again later."
+    ) % {"server": server}
 
 
 def _app_for(server: str, redirect_uri: str) -> mastodon_auth.AppCredentials:
@@ -77,10 +117,7 @@ def start_mastodon(request: HttpRequest, server: str, redirect_uri: str) -> str:
     try:
         app = _app_for(base_url, redirect_uri)
     except NetworkError as e:
-        raise SignInError(
-            _("%(server)s did not let Hirondelle register (%(why)s). Check the server name.")
-            % {"server": base_url, "why": e.message}
-        ) from e
+        raise SignInError(network_failure(e, base_url)) from e
     pkce = mastodon_auth.new_pkce()
     state = secrets.token_urlsafe(24)
     request.session[_SESSION_KEY] = {
@@ -98,12 +135,22 @@ def finish_mastodon(request: HttpRequest, code: str, state: str) -> ConnectedAcc
     pending = request.session.pop(_SESSION_KEY, None)
     if not pending or not state or not secrets.compare_digest(pending["state"], state):
         raise SignInError(_("This sign-in link has expired or was not started here. Try again."))
-    app = _app_for(pending["server"], pending["redirect_uri"])
     pkce = mastodon_auth.Pkce(verifier=pending["verifier"], challenge=pending["challenge"])
     try:
+        app = _app_for(pending["server"], pending["redirect_uri"])
         token = mastodon_auth.exchange_code(app, code, pkce)
-    except (NetworkError, ValueError) as e:
-        raise SignInError(getattr(e, "message", str(e))) from e
+    except ValueError as e:
+        raise SignInError(str(e)) from e
+    except (Refused, AuthExpired) as e:
+        raise SignInError(
+            _(
+                "%(server)s did not accept the sign-in code. Codes work once and expire "
+                "quickly: start again."
+            )
+            % {"server": pending["server"]}
+        ) from e
+    except NetworkError as e:
+        raise SignInError(network_failure(e, pending["server"])) from e
     credentials = {
         "access_token": token.access_token,
         "client_id": app.client_id,
@@ -112,18 +159,72 @@ def finish_mastodon(request: HttpRequest, code: str, state: str) -> ConnectedAcc
     return sign_in(request, Network.MASTODON, app.base_url, credentials)
 
 
+def bluesky_identity(handle: str, server: str) -> oauth.Identity:
+    """handle → DID → DID document → PDS, checked both ways (the document names
+    the handle back). `server`, if the person gave one, only resolves the
+    handle; the password then goes to the PDS the DID document names."""
+    settings = get_settings()
+    resolver = oauth.Resolver(
+        plc_url=settings.bluesky_plc_url,
+        handle_service=server or None,
+        fallback_service=DEFAULT_BLUESKY_SERVER,
+    )
+    try:
+        return resolver.identity(handle)
+    finally:
+        resolver.close()
+
+
+#: How a handle becomes an identity; tests that stand in for Bluesky replace it.
+resolve_identity: Callable[[str, str], oauth.Identity] = bluesky_identity
+
+
+def _identity_failure(error: oauth.OAuthError, handle: str, server: str) -> str:
+    where = server or DEFAULT_BLUESKY_SERVER
+    if error.reason == "handle":
+        return _("No Bluesky account answers to %(who)s. Check the handle (name.bsky.social).") % {
+            "who": handle
+        }
+    if error.reason == "address":
+        return _(
+            "The account %(who)s names a server that is not a public HTTPS address. "
+            "Hirondelle sends passwords only to public servers, over HTTPS."
+        ) % {"who": handle}
+    if error.reason == "unreachable":
+        return _(
+            "The servers that say where %(who)s lives could not be reached (%(server)s). "
+            "Try again later."
+        ) % {"who": handle, "server": where}
+    return _(
+        "What the servers say about %(who)s does not hold together, so Hirondelle does "
+        "not send the password anywhere."
+    ) % {"who": handle}
+
+
 def sign_in_bluesky(
     request: HttpRequest, handle: str, app_password: str, server: str = ""
 ) -> ConnectedAccount:
-    """Sign in with a Bluesky handle and an app password (never the main password)."""
+    """Sign in with a Bluesky handle and an app password (never the main password).
+
+    The password goes only to the account's own PDS, as its DID document names
+    it, over HTTPS (the guard), never to a server typed in the form."""
     handle = handle.strip().lstrip("@")
     if not handle or not app_password.strip():
         raise SignInError(_("Give your Bluesky handle and an app password."))
-    server = (server.strip() or DEFAULT_BLUESKY_SERVER).rstrip("/")
-    if "://" not in server:
+    server = server.strip().rstrip("/")
+    if server and "://" not in server:
         server = "https://" + server
-    credentials = {"identifier": handle, "app_password": app_password.strip()}
-    return sign_in(request, Network.BLUESKY, server, credentials)
+    if server:
+        try:  # an internal address typed in the form: refused before any lookup
+            guard.default_policy().check_url(server)
+        except guard.AddressRefused as e:
+            raise SignInError(network_failure(e, server)) from e
+    try:
+        identity = resolve_identity(handle, server)
+    except oauth.OAuthError as e:
+        raise SignInError(_identity_failure(e, handle, server)) from e
+    credentials = {"identifier": identity.handle or handle, "app_password": app_password.strip()}
+    return sign_in(request, Network.BLUESKY, identity.pds, credentials)
 
 
 @dataclass
@@ -158,9 +259,7 @@ def sign_in(
     except NetworkError as e:
         if owner.created:
             owner.user.delete()
-        raise SignInError(
-            _("%(server)s refused the sign-in: %(why)s") % {"server": server, "why": e.message}
-        ) from e
+        raise SignInError(network_failure(e, server.rstrip("/"))) from e
     except Exception:
         if owner.created:
             owner.user.delete()

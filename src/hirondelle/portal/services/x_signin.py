@@ -35,6 +35,7 @@ from hirondelle.identity.models import Evidence, Link, XAccount, x_id_to_db
 from hirondelle.identity.services.directory import LinkRow, merge_links
 from hirondelle.identity.services.errors import InvalidLink
 from hirondelle.migration.models import ConnectedAccount, Migration
+from hirondelle.networks import guard
 from hirondelle.networks.pkce import new_pkce
 
 __all__ = [
@@ -213,7 +214,7 @@ def _revoke(client: httpx.Client, token: str) -> bool:
             data={**body, "token": token, "token_type_hint": "access_token"},
             auth=auth,
         )
-    except httpx.HTTPError as e:
+    except (httpx.HTTPError, guard.GuardError) as e:
         log.warning("Could not revoke an X token: %s", type(e).__name__)
         return False
     if response.status_code != 200:
@@ -225,13 +226,13 @@ def _revoke(client: httpx.Client, token: str) -> bool:
 def _ask_x(code: str, verifier: str, redirect_uri: str) -> tuple[XIdentity, bool]:
     """Exchange the code, read who the person is, revoke the token whatever happened."""
     try:
-        with httpx.Client(timeout=_TIMEOUT, follow_redirects=False) as client:
+        with guard.httpx_client(timeout=_TIMEOUT, follow_redirects=False) as client:
             token = _exchange(client, code, verifier, redirect_uri)
             try:
                 identity = _whoami(client, token)
             finally:
                 revoked = _revoke(client, token)
-    except httpx.HTTPError as e:
+    except (httpx.HTTPError, guard.GuardError) as e:
         raise XSignInError(
             _("X could not be reached (%(why)s). Nothing was changed; try again later.")
             % {"why": type(e).__name__}

@@ -1,9 +1,9 @@
-"""The one place discovery's network code gets an HTTP client.
+"""The one place discovery's network code gets an HTTP client: from the guard.
 
-Every outgoing request of discovery goes to an address a setting, an archive
-or a profile supplied, so it must pass the project's one request guard
-(`hirondelle.networks.guard`) where it exists; this function is the single
-switch for that.
+Every request discovery makes goes to an address a setting, an archive or a
+profile supplied, so it passes the project's one request guard
+(`hirondelle.networks.guard`: public addresses only, size, depth and
+deadline limits), with the limits of API calls.
 """
 
 from __future__ import annotations
@@ -11,27 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import requests
 
-__all__ = ["http_client", "requests_session"]
+from hirondelle.networks import guard
+
+__all__ = ["USER_AGENT", "http_client"]
 
 USER_AGENT = "hirondelle (+https://hirondelle.example/bot)"
 
 
 def http_client(**kwargs: Any) -> httpx.Client:
-    """An httpx client for discovery's requests (through the guard when present)."""
+    """A guarded httpx client for discovery's requests."""
     kwargs.setdefault("headers", {"User-Agent": USER_AGENT})
-    try:
-        from hirondelle.networks import guard  # type: ignore[attr-defined]
-    except ImportError:
-        return httpx.Client(**kwargs)
-    return guard.httpx_client(**kwargs)
-
-
-def requests_session() -> requests.Session:
-    """A requests session (mastodon.py's transport), through the guard when present."""
-    try:
-        from hirondelle.networks import guard  # type: ignore[attr-defined]
-    except ImportError:
-        return requests.Session()
-    return guard.requests_session()
+    return guard.httpx_client(policy=guard.api_policy(), **kwargs)

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from hirondelle.networks import guard
 from hirondelle.networks.budget import Budget, Pool
 from hirondelle.networks.errors import (
     InvalidResponse,
@@ -121,7 +122,12 @@ class BlueskyPublic:
         self.requests[method] = self.requests.get(method, 0) + 1
         try:
             response = self._client.get(f"{self.base_url}/xrpc/{method}", params=params)
+        except guard.GuardError:
+            raise  # already one of ours, with its reason
         except httpx.HTTPError as exc:
+            refused = guard.guard_error(exc)
+            if refused is not None:
+                raise refused from exc
             raise Unavailable(f"Bluesky's public API could not be reached: {exc!r}") from exc
         self._observe(response)
         if response.status_code == 429:
@@ -137,6 +143,7 @@ class BlueskyPublic:
                 status=response.status_code,
             )
         try:
+            guard.check_json_depth(response.content)
             data = response.json()
         except ValueError as exc:
             raise InvalidResponse(

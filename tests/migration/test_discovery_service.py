@@ -1,0 +1,164 @@
+"""The discovery service's running: paused by a budget and resumed, one worker
+at a time, and again a week later for the people still unmatched when the
+person's later-arrivals consent is on. The AppView here is an injected
+transport (httpx.MockTransport) that counts what it is asked: these tests are
+about the run's state, not the network (see test_discovery_search.py)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+import httpx
+import pytest
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from hirondelle.identity.models import XAccount
+from hirondelle.identity.services.directory import set_consent
+from hirondelle.migration.models import (
+    ArchiveName,
+    Direction,
+    DiscoveryCandidate,
+    DiscoveryRun,
+    Edge,
+    Migration,
+)
+from hirondelle.migration.services import discovery
+from hirondelle.networks.search import BlueskyPublic
+from hirondelle.networks.search._client import http_client
+
+pytestmark = pytest.mark.django_db
+N = 12
+
+
+class AppView:
+    """Answers like an AppView: person n's claimed account is `pn.test`; it can
+    refuse (429) after a given number of requests."""
+
+    def __init__(self, fail_after: int | None = None) -> None:
+        self.asked: Counter = Counter()
+        self.fail_after = fail_after
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.fail_after is not None and sum(self.asked.values()) >= self.fail_after:
+            self.fail_after = None
+            return httpx.Response(429, headers={"retry-after": "60"}, json={"error": "RateLimit"})
+        method = request.url.path.rsplit("/", 1)[-1]
+        self.asked[method, str(request.url.query)] += 1
+        if method == "app.bsky.actor.searchActors":
+            q = request.url.params["q"]
+            if not q.startswith("x"):
+                return httpx.Response(200, json={"actors": []})
+            n = int(q[1:])
+            return httpx.Response(200, json={"actors": [self.view(n)]})
+        actors = request.url.params.get_list("actors")
+        return httpx.Response(200, json={"profiles": [self.view(int(a[-4:])) for a in actors]})
+
+    @staticmethod
+    def view(n: int) -> dict:
+        return {
+            "did": f"did:plc:{n:024d}",
+            "handle": f"p{n}.test",
+            "displayName": f"P {n}",
+            "description": f"x.com/x{n}",
+            "postsCount": 5,
+            "createdAt": "2020-01-01T00:00:00Z",
+        }
+
+
+@pytest.fixture
+def migration(django_user_model):
+    person = django_user_model.objects.create(username="p")
+    me = XAccount.objects.create(id=77, username="me")
+    m = Migration.objects.create(owner=person, x_account=me)
+    Edge.objects.bulk_create(
+        Edge(migration=m, direction=Direction.FOLLOWING, x_account_id=1000 + n, generation=1)
+        for n in range(N)
+    )
+    ArchiveName.objects.bulk_create(
+        ArchiveName(
+            migration=m,
+            x_account_id=1000 + n,
+            username=f"x{n}",
+            display_name="",
+            seen_at=timezone.now(),
+            source="mention",
+        )
+        for n in range(N)
+    )
+    return m
+
+
+def bluesky(view: AppView) -> BlueskyPublic:
+    return BlueskyPublic(
+        "http://appview.test", client=http_client(transport=httpx.MockTransport(view))
+    )
+
+
+def test_a_spent_budget_pauses_the_run_and_it_resumes_asking_nothing_twice(migration):
+    view = AppView(fail_after=5)
+    discovery.start_discovery(migration, consent=True)
+    with bluesky(view) as b:
+        run = discovery.run_discovery(migration, bluesky=b, batch=4)
+    assert run.state == DiscoveryRun.State.WAITING
+    assert run.next_at > timezone.now()
+    assert run.searched == 4  # the first batch is recorded
+    assert discovery.progress(migration).eta_seconds > 0
+    with bluesky(view) as b:
+        run = discovery.run_discovery(migration, bluesky=b, batch=4)
+    assert run.state == DiscoveryRun.State.DONE
+    assert run.searched == N
+    assert max(view.asked.values()) == 1  # nothing asked twice, across the pause
+    assert DiscoveryCandidate.objects.filter(migration=migration, preselected=True).count() == N
+    assert sum(run.requests.values()) == sum(view.asked.values())
+
+
+def test_one_worker_at_a_time(migration):
+    discovery.start_discovery(migration, consent=True)
+    DiscoveryRun.objects.filter(migration=migration).update(
+        lease_until=timezone.now() + timedelta(minutes=1)
+    )
+    view = AppView()
+    with bluesky(view) as b:
+        assert discovery.run_discovery_locked(migration.pk, bluesky=b) is None
+    assert not view.asked
+
+
+def test_runs_again_a_week_later_only_with_the_later_arrivals_consent(
+    migration, django_capture_on_commit_callbacks
+):
+    discovery.start_discovery(migration, consent=True)
+    view = AppView()
+    with django_capture_on_commit_callbacks(execute=True), bluesky(view) as b:
+        run = discovery.run_discovery_locked(migration.pk, bluesky=b)
+    assert run.state == DiscoveryRun.State.DONE
+    assert not DBTaskResult.objects.exists()  # no consent: no second run planned
+    set_consent(
+        migration.x_account_id, findable=False, auto_followable=False, auto_follow_arrivals=True
+    )
+    # a finished run is not repeated within the week
+    with bluesky(view) as b:
+        assert discovery.run_discovery_locked(migration.pk, bluesky=b) is None
+    # a week later it runs again, for the people still not found
+    DiscoveryRun.objects.filter(migration=migration).update(
+        finished_at=timezone.now() - discovery.CACHE_FOR - timedelta(minutes=1)
+    )
+    Edge.objects.create(
+        migration=migration, direction=Direction.FOLLOWING, x_account_id=1000 + N, generation=2
+    )
+    ArchiveName.objects.create(
+        migration=migration,
+        x_account_id=1000 + N,
+        username=f"x{N}",
+        seen_at=timezone.now(),
+        source="reply",
+    )
+    with django_capture_on_commit_callbacks(execute=True), bluesky(view) as b:
+        again = discovery.run_discovery_locked(migration.pk, bluesky=b)
+    assert again.state == DiscoveryRun.State.DONE
+    assert again.total == N + 1
+    assert DiscoveryCandidate.objects.filter(migration=migration).count() == N + 1
+    (task,) = DBTaskResult.objects.all()
+    assert task.task_path.endswith("discover_task")
+    assert task.run_after > timezone.now() + timedelta(days=6)

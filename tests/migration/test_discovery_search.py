@@ -19,6 +19,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 import pytest
+import requests
 from django.utils import timezone
 from mastodon_mock.config import (
     DatabaseConfig,
@@ -427,3 +428,31 @@ def test_discover_search_from_the_command_line(atproto_peer, population, monkeyp
     flat = " ".join(text.split())  # rich wraps at the terminal's width
     assert "Requests: Bluesky 0, Mastodon 0" in flat
     assert "Connect your Mastodon account" in flat
+
+
+def test_a_mastodon_server_that_refuses_us_does_not_stop_bluesky(
+    atproto_peer, population, graph, fediverse
+):
+    adapter = MastodonAdapter(fediverse.base_url, "me_token")
+    # the mock checks no token on searches: it is told to answer as Mastodon
+    # does for a revoked one
+    rule = {
+        "match": {"path": "/api/v2/search"},
+        "effect": {
+            "type": "status",
+            "status": 401,
+            "body": {"error": "The access token was revoked"},
+        },
+    }
+    faults = f"{fediverse.base_url}/api/v1/_mock/faults"
+    requests.post(faults, json=rule, timeout=10).raise_for_status()
+    try:
+        with atproto_peer.search_mode("words"):
+            run, found = _run(graph, atproto_peer.appview, MastodonSearch(adapter))
+    finally:
+        requests.delete(faults, timeout=10).raise_for_status()
+        adapter.close()
+    assert "connect the account again" in run.error
+    assert not any(network == "mastodon" for _, network, _ in found)
+    eve = next(p for p in population.people if p.username.startswith("tev"))
+    assert found[eve.x_id, "bluesky", eve.owner].preselected

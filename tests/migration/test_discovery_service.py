@@ -111,7 +111,31 @@ def test_a_spent_budget_pauses_the_run_and_it_resumes_asking_nothing_twice(migra
     assert run.searched == N
     assert max(view.asked.values()) == 1  # nothing asked twice, across the pause
     assert DiscoveryCandidate.objects.filter(migration=migration, preselected=True).count() == N
-    assert sum(run.requests.values()) == sum(view.asked.values())
+    # every request sent is counted, the one refused with a 429 too
+    assert sum(run.requests.values()) == sum(view.asked.values()) + 1
+
+
+def test_a_server_down_pauses_and_a_refused_name_does_not_stop_the_rest(migration):
+    state = {"down": True}
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        if state["down"]:
+            return httpx.Response(503, json={"error": "Unavailable"})
+        if request.url.params.get("q") == "x3":
+            return httpx.Response(400, json={"error": "InvalidRequest", "message": "bad"})
+        return AppView()(request)
+
+    discovery.start_discovery(migration, consent=True)
+    with bluesky(flaky) as b:
+        run = discovery.run_discovery(migration, bluesky=b)
+    assert run.state == DiscoveryRun.State.WAITING  # resumes by itself, later
+    assert run.next_at > timezone.now() + timedelta(minutes=4)
+    state["down"] = False
+    with bluesky(flaky) as b:
+        run = discovery.run_discovery(migration, bluesky=b)
+    assert run.state == DiscoveryRun.State.DONE
+    found = set(DiscoveryCandidate.objects.values_list("x_account_id", flat=True))
+    assert found == {1000 + n for n in range(N) if n != 3}
 
 
 def test_one_worker_at_a_time(migration):

@@ -41,7 +41,16 @@ from hirondelle.migration.models import (
     SharedBudget,
 )
 from hirondelle.migration.services import discovery_rules as rules
-from hirondelle.networks.errors import NetworkError, RateLimited
+from hirondelle.networks import guard
+from hirondelle.networks.errors import (
+    AuthExpired,
+    InvalidResponse,
+    NetworkError,
+    RateLimited,
+    Refused,
+    Unavailable,
+)
+from hirondelle.networks.mastodon import MastodonAdapter
 from hirondelle.networks.search import BlueskyPublic, MastodonSearch, PublicProfile
 
 __all__ = [
@@ -108,6 +117,7 @@ class CachedSearch:
         self.now = now
         self.requests: dict[str, int] = {"bluesky": 0, "mastodon": 0}
         self.cached = 0
+        self.problems: list[str] = []  # what could not be searched, said to the person
 
     def _fresh(self, keys: Iterable[str]) -> dict[str, object]:
         since = self.now() - CACHE_FOR
@@ -126,14 +136,32 @@ class CachedSearch:
             update_fields=["answer", "fetched_at"],
         )
 
-    def _one(self, network: str, kind: str, query: str, ask: Callable[[], object]) -> object:
+    def _sent(self, network: str) -> int:
+        client = self.bluesky if network == "bluesky" else self.mastodon
+        return sum(client.requests.values()) if client is not None else 0
+
+    def _one(
+        self, network: str, kind: str, query: str, ask: Callable[[], object], empty: object
+    ) -> object:
+        """One question, from the week's cache or asked (and then cached).
+
+        A question the server refuses (HTTP 4xx) is answered `empty`: one odd
+        name must not stop the search of everyone else.
+        """
         key = _key(network, kind, query)
         found = self._fresh([key])
         if key in found:
             self.cached += 1
             return found[key]
-        self.requests[network] += 1
-        answer = ask()
+        before = self._sent(network)
+        try:
+            answer = ask()
+        except Refused as error:
+            if isinstance(error, AuthExpired | guard.GuardError):
+                raise
+            answer = empty
+        finally:
+            self.requests[network] += self._sent(network) - before
         self._store({key: answer})
         return answer
 
@@ -144,7 +172,8 @@ class CachedSearch:
         def ask() -> list[dict]:
             return [p.to_dict() for p in bluesky.search_actors(query, limit=SEARCH_LIMIT)]
 
-        return [PublicProfile.from_dict(d) for d in self._one("bluesky", "search", query, ask)]
+        answer = self._one("bluesky", "search", query, ask, [])
+        return [PublicProfile.from_dict(d) for d in answer]
 
     def bluesky_profiles(self, actors: Sequence[str]) -> dict[str, PublicProfile]:
         """Full profiles by DID or handle (handles are looked up by handle)."""
@@ -185,7 +214,8 @@ class CachedSearch:
         def ask() -> list[dict]:
             return [p.to_dict() for p in mastodon.search(query)]
 
-        return [PublicProfile.from_dict(d) for d in self._one("mastodon", "search", query, ask)]
+        answer = self._one("mastodon", "search", query, ask, [])
+        return [PublicProfile.from_dict(d) for d in answer]
 
     def mastodon_lookup(self, address: str) -> PublicProfile | None:
         assert self.mastodon is not None
@@ -195,7 +225,7 @@ class CachedSearch:
             found = mastodon.lookup(address)
             return found.to_dict() if found else None
 
-        answer = self._one("mastodon", "lookup", address, ask)
+        answer = self._one("mastodon", "lookup", address, ask, None)
         return PublicProfile.from_dict(answer) if answer else None
 
 
@@ -246,6 +276,21 @@ def _queries(named: NamedAccount) -> list[str]:
     return queries
 
 
+def _search_mastodon(search: CachedSearch, named: NamedAccount, x_claims, keep) -> None:
+    """The fediverse side for one X account: its claimed addresses, else its username."""
+    if not x_claims.fediverse:  # else the X side says where: look it up instead
+        for profile in search.mastodon_search(named.username):
+            if rules.relevant(named, profile, x_claims):
+                keep(named, profile)
+    for address in x_claims.fediverse:
+        try:
+            profile = search.mastodon_lookup(address)
+        except ValueError:
+            continue  # not an address after all
+        if profile is not None:
+            keep(named, profile)
+
+
 def _search_batch(
     search: CachedSearch, batch: Sequence[NamedAccount]
 ) -> dict[tuple[int, str], dict[str, Found]]:
@@ -274,17 +319,13 @@ def _search_batch(
             for handle in x_claims.bluesky:
                 to_read.setdefault(handle, []).append(named)
         if search.mastodon is not None:
-            if not x_claims.fediverse:  # else the X side says where: look it up instead
-                for profile in search.mastodon_search(named.username):
-                    if rules.relevant(named, profile, x_claims):
-                        keep(named, profile)
-            for address in x_claims.fediverse:
-                try:
-                    profile = search.mastodon_lookup(address)
-                except ValueError:
-                    continue  # not an address after all
-                if profile is not None:
-                    keep(named, profile)
+            try:
+                _search_mastodon(search, named, x_claims, keep)
+            except (AuthExpired, InvalidResponse, guard.GuardError) as error:
+                # The person's server refuses us or answers nonsense: the rest
+                # of the search goes on without it, and the run says so.
+                search.mastodon = None
+                search.problems.append(error.message)
     if search.bluesky is not None and to_read:
         profiles = search.bluesky_profiles(list(to_read))
         for actor, people in to_read.items():
@@ -413,8 +454,12 @@ def _searchers(
             .order_by("pk")
             .first()
         )
-        if account is not None:
-            mastodon = MastodonSearch(adapter_for(account))  # type: ignore[arg-type]
+        adapter = adapter_for(account) if account is not None else None
+        if isinstance(adapter, MastodonAdapter):
+            mastodon = MastodonSearch(adapter)
+        elif adapter is not None:
+            account = None  # not a Mastodon-API client (a test double): not searched
+            adapter.close()
     return bluesky, mastodon, account
 
 
@@ -428,6 +473,21 @@ def _save_budgets(
     if mastodon is not None and account is not None:
         account.budget = mastodon.budget.to_dict()
         account.save(update_fields=["budget", "updated_at"])
+
+
+def _count_requests(run: DiscoveryRun, search: CachedSearch) -> None:
+    """Move what the searches sent (and took from the cache) into the run's counts."""
+    requests = dict(run.requests or {})
+    for network, n in search.requests.items():
+        requests[network] = requests.get(network, 0) + n
+    run.requests = requests
+    run.cached += search.cached
+    search.requests = {k: 0 for k in search.requests}
+    search.cached = 0
+
+
+#: seconds before trying again when a server could not be reached
+RETRY_UNAVAILABLE = 300.0
 
 
 def run_discovery(
@@ -467,32 +527,30 @@ def run_discovery(
             rows = _candidates(migration, found, timezone.now())
             with transaction.atomic():
                 DiscoveryCandidate.objects.bulk_create(rows, ignore_conflicts=True)
-                requests = dict(run.requests or {})
-                for network, n in search.requests.items():
-                    requests[network] = requests.get(network, 0) + n
-                search.requests = {k: 0 for k in search.requests}
-                run.requests = requests
+                _count_requests(run, search)
                 run.cursor = chunk[-1].x_id
                 run.searched += len(chunk)
-                run.cached += search.cached
-                search.cached = 0
                 run.save(update_fields=["requests", "cursor", "searched", "cached", "updated_at"])
             _save_budgets(bluesky, mastodon, account)
             batches += 1
             if on_progress is not None:
                 on_progress(run)
-    except RateLimited as error:
+    except (RateLimited, Unavailable) as error:
+        # A budget is spent, or a server is down for now: resume later, by itself.
         _save_budgets(bluesky, mastodon, account)
+        _count_requests(run, search)
+        wait = error.retry_after if isinstance(error, RateLimited) else RETRY_UNAVAILABLE
         run.state = DiscoveryRun.State.WAITING
-        run.next_at = timezone.now() + timedelta(seconds=max(1.0, error.retry_after))
+        run.next_at = timezone.now() + timedelta(seconds=max(1.0, wait))
         run.error = error.message
-        run.save(update_fields=["state", "next_at", "error", "updated_at"])
+        run.save(update_fields=["state", "next_at", "error", "requests", "cached", "updated_at"])
         return run
     except NetworkError as error:
         _save_budgets(bluesky, mastodon, account)
+        _count_requests(run, search)
         run.state = DiscoveryRun.State.FAILED
         run.error = error.message
-        run.save(update_fields=["state", "error", "updated_at"])
+        run.save(update_fields=["state", "error", "requests", "cached", "updated_at"])
         return run
     finally:
         if ours and bluesky is not None:
@@ -500,7 +558,7 @@ def run_discovery(
     run.state = DiscoveryRun.State.DONE
     run.finished_at = timezone.now()
     run.total = max(run.total, run.searched)
-    run.error = ""
+    run.error = " ".join(dict.fromkeys(search.problems))  # what could not be searched
     run.save(update_fields=["state", "finished_at", "total", "error", "updated_at"])
     return run
 

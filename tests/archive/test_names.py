@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hirondelle.archive import NameIndex, Post, open_archive, summarize
 from hirondelle.archive.records import Mention
@@ -149,3 +151,63 @@ def test_hostile_names_are_ignored():
         )
     )
     assert index.names() == {}
+
+
+_SIGHTINGS = st.lists(
+    st.tuples(
+        st.sampled_from(["100", "200", "300"]),  # X id
+        st.sampled_from(["ann", "bob", "cyd", "dee"]),  # username
+        st.sampled_from(["", "Ann", "Bob 🦋 bob.bsky.social"]),  # display name ("" = a reply)
+        st.booleans(),  # a quote (username only) rather than a mention
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_SIGHTINGS, st.randoms(use_true_random=False))
+def test_the_most_recent_sighting_wins_whatever_the_file_order(sightings, rnd):
+    posts = []
+    for day, (x_id, user, display, quote) in enumerate(sightings):
+        when = datetime(2020, 1, 1, tzinfo=UTC) + timedelta(days=day)
+        if quote:
+            posts.append(_post(str(day), when, quoted_screen_name=user, quoted_post_id="1"))
+        elif display:
+            posts.append(_post(str(day), when, mentions=(Mention(user, x_id, display),)))
+        else:
+            posts.append(
+                _post(
+                    str(day),
+                    when,
+                    reply_to_post_id="1",
+                    reply_to_user_id=x_id,
+                    reply_to_screen_name=user,
+                )
+            )
+    index = NameIndex()
+    for post in posts:
+        index.add(post)
+    in_order = index.names()
+    rnd.shuffle(posts)
+    shuffled = NameIndex()
+    for post in posts:
+        shuffled.add(post)
+    assert shuffled.names() == in_order
+    # The model: per id, the latest tied sighting; its display name the latest shown.
+    for x_id in {s[0] for s in sightings if not s[3]}:
+        tied = [(d, s) for d, s in enumerate(sightings) if s[0] == x_id and not s[3]]
+        day, (_, user, _, _) = tied[-1]
+        shown = [s[2] for _, s in tied if s[2]]
+        got = in_order[x_id]
+        assert got.display_name == (shown[-1] if shown else "")
+        holders = {
+            other
+            for other in {s[0] for s in sightings if not s[3]}
+            if [s for s in sightings if s[0] == other and not s[3]][-1][1] == user
+        }
+        later_quotes = [d for d, s in enumerate(sightings) if s[3] and s[1] == user and d > day]
+        if len(holders) == 1 and later_quotes:
+            assert (got.username, got.post_id, got.source) == (user, str(later_quotes[-1]), "quote")
+        else:
+            assert (got.username, got.post_id) == (user, str(day))

@@ -42,6 +42,14 @@ def found(text: str) -> list[tuple[str, str, str]]:
         ("Bob (@Bob@Piaille.FR)", [("mastodon", "bob@piaille.fr", "@Bob@Piaille.FR")]),
         ("Bob 🐘 bob@piaille.fr", [("mastodon", "bob@piaille.fr", "bob@piaille.fr")]),
         (
+            "Paul (paul@mastodon.social)",
+            [("mastodon", "paul@mastodon.social", "paul@mastodon.social")],
+        ),
+        (
+            "Zoé zoe@toot.example.social",
+            [("mastodon", "zoe@toot.example.social", "zoe@toot.example.social")],
+        ),
+        (
             "Bob https://piaille.fr/@bob",
             [("mastodon", "bob@piaille.fr", "https://piaille.fr/@bob")],
         ),
@@ -88,7 +96,8 @@ def test_addresses_people_write_in_their_x_names(text, expected):
         "Alice",
         "Alice | she/her | Paris",
         "mail me: bob@gmail.com 🐘",  # an e-mail address, even next to an elephant
-        "contact bob@piaille.fr",  # user@host with no fediverse cue: maybe e-mail
+        "contact bob@example.fr",  # user@host with no fediverse cue: maybe e-mail
+        "press@socialmedia-agency.com",
         "Le Monde lemonde.fr",  # a bare domain with no Bluesky cue: a website
         "see example.com/page 🦋",  # a link, not a handle
         "photo.jpg 🦋",  # a file name

@@ -14,7 +14,12 @@ from click.testing import CliRunner
 from hirondelle.cli import main
 from hirondelle.identity.models import XAccount, x_id_from_db, x_id_to_db
 from hirondelle.migration.models import ArchiveName
-from hirondelle.migration.services.discovery_names import Why, match_advice, offline_discovery
+from hirondelle.migration.services.discovery_names import (
+    Why,
+    match_advice,
+    named_accounts,
+    offline_discovery,
+)
 from hirondelle.migration.services.importing import import_archive
 from hirondelle.migration.services.matching import count_matches
 from hirondelle.migration.services.names import ids_for_usernames, names_for
@@ -139,7 +144,10 @@ def test_offline_discovery_counts_and_lists_claims_without_a_request(tmp_path, p
 def test_discover_offline_json_from_the_command_line(tmp_path, no_network):
     spec, truth = _named_spec(seed=13)
     runner = CliRunner()
-    assert runner.invoke(main, ["import", str(write_archive(tmp_path, spec))]).exit_code == 0
+    imported = runner.invoke(main, ["import", str(write_archive(tmp_path, spec))])
+    assert imported.exit_code == 0, imported.output
+    named = truth.named(spec.following)
+    assert f"Your posts name {named} of the {len(set(spec.following))} accounts" in imported.output
     out = runner.invoke(main, ["discover", "--offline", "--json"], catch_exceptions=False)
     assert out.exit_code == 0, out.output
     data = json.loads(out.output)
@@ -250,3 +258,31 @@ def test_match_never_prints_bare_zeros(tmp_path):
     assert f"{truth.named(spec.following):,} accounts you follow" in out
     link("999999999", "mastodon", "roster")
     assert "nobody of your" in runner.invoke(main, ["match"], catch_exceptions=False).output
+
+
+def test_named_accounts_are_the_starting_list_of_a_search(tmp_path, person):
+    spec, truth = _named_spec(seed=19)
+    migration = import_archive(write_archive(tmp_path, spec), owner=person).migration
+    found = next(x for x in spec.following if x in truth.names)
+    link(found, "bluesky", "roster")
+    accounts = {str(a.x_id): a for a in named_accounts(migration)}
+    graph = _graph(spec)
+    assert set(accounts) == {x for x in truth.names if x in graph}
+    assert accounts[found].matched == {"bluesky"}
+    assert all(not a.matched for x, a in accounts.items() if x != found)
+    for x, a in accounts.items():
+        want = truth.names[x]
+        assert (a.username, a.display_name) == (want.username, want.display_name)
+        assert [(c.network.value, c.address) for c in a.claims] == (
+            [want.claim] if want.claim else []
+        )
+        assert set(a.directions) == {
+            key
+            for key, ids in (
+                ("following", spec.following),
+                ("followers", spec.followers),
+                ("blocks", spec.blocks),
+                ("mutes", spec.mutes),
+            )
+            if x in ids
+        }

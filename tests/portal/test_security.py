@@ -115,7 +115,8 @@ def test_progress_lists_only_my_accounts(alice, bob) -> None:
 
 
 def test_pages_show_only_my_migration(alice, bob, alice_migration) -> None:
-    username = alice_migration.x_account.username
+    username = alice_migration.x_username
+    assert username
     assert username in alice.get("/").content.decode()
     for path in ["/", "/review/", "/consent/", "/later/", "/stats/"]:
         response = bob.get(path, follow=True)

@@ -82,6 +82,12 @@ def import_archive(archive: Path, allow_older: bool, as_json: bool) -> None:
         f"{c['followers']:,} followers, {c['blocks']:,} blocks, {c['mutes']:,} mutes, "
         f"{c['lists']:,} lists, {c['posts']:,} posts."
     )
+    named = c.get("named", {}).get("following", 0)
+    if named:
+        click.echo(
+            f"Your posts name {named:,} of the {c['following']:,} accounts you follow "
+            "(see `hirondelle discover --offline`)."
+        )
     gone = {k: v for k, v in result.gone.items() if v}
     if gone:
         click.echo(

@@ -127,6 +127,11 @@ _BARE_DOMAIN = re.compile(rf"{_START}(?P<handle>{_HOST}){_END}", _F)
 #: Words and signs by which people say "my Bluesky" or "my fediverse".
 _BSKY_CUE = re.compile(r"🦋|\bbsky\b|\bbluesky\b|\bblue\s*sky\b", re.IGNORECASE)
 _FEDI_CUE = re.compile(r"🐘|\bmasto(?:don)?\b|\bfedi(?:verse)?\b|\bpouet\b", re.IGNORECASE)
+#: Server names that say "fediverse" by themselves (mastodon.social, piaille.fr…).
+_FEDI_HOST = re.compile(
+    r"masto|mstdn|\.social$|^social\.|toot|fedi|pouet|piaille|pleroma|akkoma|misskey|sharkey"
+    r"|firefish|calckey|gotosocial|hachyderm|infosec\.exchange|eldritch\.cafe|framapiaf"
+)
 
 #: Sites whose `/@name` pages are not fediverse accounts.
 _NOT_FEDIVERSE = frozenset(
@@ -256,8 +261,9 @@ def addresses_in(text: str) -> list[AddressClaim]:
 
     Strong forms always count (``@user@host``, a profile link, a DID, a
     ``*.bsky.social`` handle, ``@domain.tld``); weaker ones only next to a cue
-    (``user@host`` beside 🐘/"mastodon", a bare ``domain.tld`` beside
-    🦋/"bluesky"), and never a mail provider's address.
+    (``user@host`` beside 🐘/"mastodon" or on a server whose name says so,
+    like ``mastodon.social``; a bare ``domain.tld`` beside 🦋/"bluesky"), and
+    never a mail provider's address.
     """
     text = _clip(text or "")
     if not text or ("@" not in text and "." not in text and "did:" not in text):
@@ -292,11 +298,10 @@ def addresses_in(text: str) -> list[AddressClaim]:
         if not _fedi_host_ok(host):
             continue
         add(ClaimNetwork.MASTODON, f"{m['user'].lower()}@{host}", m.start(), m.end())
-    if _FEDI_CUE.search(text):
-        for m in _FEDI_BARE.finditer(text):
-            host = m["host"].lower()
-            if not _fedi_host_ok(host):
-                continue
+    fedi_cue = _FEDI_CUE.search(text) is not None
+    for m in _FEDI_BARE.finditer(text):
+        host = m["host"].lower()
+        if _fedi_host_ok(host) and (fedi_cue or _FEDI_HOST.search(host)):
             add(ClaimNetwork.MASTODON, f"{m['user'].lower()}@{host}", m.start(), m.end())
     for m in _AT_DOMAIN.finditer(text):
         if _handle_ok(m["handle"]):

@@ -19,7 +19,7 @@ from enum import StrEnum
 
 from django.db.models import Count
 
-from hirondelle.discovery import addresses_in
+from hirondelle.discovery import AddressClaim, addresses_in
 from hirondelle.identity.models import Link, x_id_from_db
 from hirondelle.migration.models import ArchiveName, Direction, Edge, Migration
 from hirondelle.migration.services.matching import iter_matches
@@ -28,10 +28,12 @@ __all__ = [
     "ClaimFound",
     "GraphNames",
     "MatchAdvice",
+    "NamedAccount",
     "OfflineDiscovery",
     "Why",
     "graph_names",
     "match_advice",
+    "named_accounts",
     "offline_discovery",
 ]
 
@@ -166,6 +168,66 @@ def offline_discovery(migration: Migration) -> OfflineDiscovery:
             )
     result.found_by_claims.sort(key=lambda c: (c.x_username.lower(), c.network, c.address))
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class NamedAccount:
+    """One account of the graph that the archive names: what a search starts from."""
+
+    x_id: int
+    username: str
+    display_name: str
+    seen_at: datetime
+    post_id: str
+    directions: tuple[str, ...]
+    claims: tuple[AddressClaim, ...]  # addresses its X display name names
+    matched: frozenset[str]  # networks the directory already found it on
+
+
+def named_accounts(migration: Migration) -> list[NamedAccount]:
+    """Every named account of the present graph, with its claims and existing matches.
+
+    The starting list for a search of the networks (`discover --search`):
+    skip a network in `matched`, search by `username` and `display_name`,
+    check the `claims` first. Ordered by username.
+    """
+    names = {
+        row.x_account_id: row
+        for row in ArchiveName.objects.filter(migration=migration).only(
+            "x_account_id", "username", "display_name", "seen_at", "post_id"
+        )
+    }
+    directions: dict[int, list[str]] = defaultdict(list)
+    for x, direction in (
+        Edge.objects.present()
+        .filter(
+            migration=migration,
+            x_account_id__in=ArchiveName.objects.filter(migration=migration).values("x_account_id"),
+        )
+        .values_list("x_account_id", "direction")
+        .order_by("direction")
+    ):
+        directions[x].append(Direction(direction).key)
+    wanted = {x_id_from_db(x) for x in directions}
+    matched: dict[int, set[str]] = defaultdict(set)
+    for m in iter_matches(migration):
+        if m.x_id in wanted:
+            matched[m.x_id].add(m.network)
+    out = [
+        NamedAccount(
+            x_id=x_id_from_db(x),
+            username=row.username,
+            display_name=row.display_name,
+            seen_at=row.seen_at,
+            post_id=row.post_id,
+            directions=tuple(directions[x]),
+            claims=tuple(addresses_in(row.display_name)),
+            matched=frozenset(matched.get(x_id_from_db(x), ())),
+        )
+        for x, row in names.items()
+        if x in directions
+    ]
+    return sorted(out, key=lambda a: (a.username.lower(), a.x_id))
 
 
 # --------------------------------------------------------------------------- advice

@@ -180,6 +180,7 @@ def test_workers_share_one_queue_without_doing_an_item_twice(
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("HIRONDELLE_")},
         "HIRONDELLE_DATA_DIR": str(tmp_path / "data"),
+        "HIRONDELLE_ALLOW_PRIVATE_ADDRESSES": "1",  # the peer listens on 127.0.0.1
         "HIRONDELLE_DATABASE_URL": worker_database,
         "DJANGO_SETTINGS_MODULE": "hirondelle.settings",
     }

@@ -23,7 +23,7 @@ import requests
 from hirondelle.config import get_settings
 from hirondelle.networks import guard
 from hirondelle.networks.errors import NetworkError
-from tests.support.listener import PUBLIC, Stubs, answer
+from tests.support.listener import PUBLIC, Stubs, answer, make_authority, serve_tls
 
 
 def httpx_get(policy: guard.Policy, url: str) -> bytes:
@@ -316,3 +316,31 @@ def test_each_checked_address_is_tried_in_turn(get, serve) -> None:
     assert get(policy, f"http://dual.example:{port}/") == b"{}"
     assert stubs.connections == [("2606:4700::1111", port), (PUBLIC, port)]
     assert stubs.lookups == ["dual.example"]
+
+
+@pytest.mark.parametrize("get", CLIENTS)
+def test_https_to_the_pinned_address_keeps_the_name_for_tls(get, tmp_path) -> None:
+    """HTTPS with everything strict: the connection goes to the checked
+    address, while SNI, the certificate check and `Host` use the name."""
+    authority = make_authority(str(tmp_path), "tls.example")
+    names: list[str] = []
+    hosts: list[str] = []
+
+    def handle(request) -> None:
+        hosts.append(request.headers["Host"])
+        answer(request, b'{"tls": true}')
+
+    port, stop = serve_tls(authority, handle, names)
+    try:
+        stubs = Stubs(answers={"tls.example": [[PUBLIC]]}, local_port=port)
+        policy = stubs.policy(cafile=authority.cafile)
+        assert json.loads(get(policy, f"https://tls.example:{port}/")) == {"tls": True}
+        assert stubs.connections == [(PUBLIC, port)]
+        assert names == ["tls.example"]
+        assert hosts == [f"tls.example:{port}"]
+        # A certificate for another name is refused, even at a checked address.
+        stubs.answers["other.example"] = [[PUBLIC]]
+        with pytest.raises((httpx.ConnectError, requests.exceptions.SSLError)):
+            get(policy, f"https://other.example:{port}/")
+    finally:
+        stop()

@@ -110,3 +110,79 @@ class Stubs:
     def policy(self, **changes: object) -> guard.Policy:
         base = guard.Policy(allow_private=False, resolver=self.resolve, connector=self.connect)
         return base.with_(**changes)
+
+
+@dataclass
+class Authority:
+    """A certificate authority made for one test, and a certificate for a name."""
+
+    cafile: str
+    certfile: str
+    keyfile: str
+
+
+def make_authority(directory: str, name: str) -> Authority:
+    """A CA and a server certificate for `name` (no network, no trustme)."""
+    import datetime
+    from pathlib import Path
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Hirondelle test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    folder = Path(directory)
+    pem = serialization.Encoding.PEM
+    (folder / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (folder / "cert.pem").write_bytes(cert.public_bytes(pem))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return Authority(str(folder / "ca.pem"), str(folder / "cert.pem"), str(folder / "key.pem"))
+
+
+def serve_tls(authority: Authority, handle: Handler, names: list[str]) -> tuple[int, Callable]:
+    """A listener on 127.0.0.1 speaking TLS with `authority`'s certificate;
+    `names` receives the SNI name of each handshake. Returns (port, stop)."""
+    import ssl
+
+    handler = type("Scripted", (_Request,), {"handle_with": staticmethod(handle)})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(authority.certfile, authority.keyfile)
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+
+    return server.server_address[1], stop

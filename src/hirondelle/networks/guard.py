@@ -239,6 +239,8 @@ class Policy:
     deadline: float = DEFAULT_DEADLINE
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     max_redirects: int = MAX_REDIRECTS
+    #: certificate authorities to trust instead of certifi's (tests' own)
+    cafile: str | None = None
     resolver: Resolver = field(default=system_resolver, compare=False)
     connector: Connector = field(default=system_connector, compare=False)
 
@@ -524,7 +526,7 @@ class GuardedTransport(httpx.HTTPTransport):
 
     def __init__(self, policy: Policy | None = None, **kwargs: Any) -> None:
         self.policy = policy or default_policy()
-        kwargs.setdefault("verify", _ssl_context())
+        kwargs.setdefault("verify", _ssl_context(self.policy))
         kwargs.setdefault("trust_env", False)
         super().__init__(**kwargs)
         # The one seam httpcore offers for opening connections.
@@ -619,8 +621,8 @@ def httpx_client(*, policy: Policy | None = None, **kwargs: Any) -> httpx.Client
 # -- requests ----------------------------------------------------------------------
 
 
-def _ssl_context() -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=certifi.where())
+def _ssl_context(policy: Policy) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=policy.cafile or certifi.where())
     context.sslsocket_class = _DeadlineSSLSocket
     return context
 
@@ -748,7 +750,7 @@ class _GuardedAdapter(HTTPAdapter):
     def init_poolmanager(
         self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any
     ) -> None:
-        pool_kwargs["ssl_context"] = _ssl_context()
+        pool_kwargs["ssl_context"] = _ssl_context(self.policy)
         super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
         self.poolmanager.pool_classes_by_scheme = self._pools
 

@@ -186,3 +186,17 @@ def test_runs_again_a_week_later_only_with_the_later_arrivals_consent(
     (task,) = DBTaskResult.objects.all()
     assert task.task_path.endswith("discover_task")
     assert task.run_after > timezone.now() + timedelta(days=6)
+
+
+def test_someone_the_directory_knows_is_not_searched_on_that_network(migration):
+    from hirondelle.identity.services.directory import assert_link
+
+    assert_link(1003, "bluesky", "known.test", "did:plc:known", evidence="domain", asserted_by="t")
+    set_consent(1003, findable=True, auto_followable=True, auto_follow_arrivals=False)
+    view = AppView()
+    discovery.start_discovery(migration, consent=True)
+    with bluesky(view) as b:
+        run = discovery.run_discovery(migration, bluesky=b)
+    assert run.total == N  # still to be searched on the fediverse
+    assert not any("x3" in query for _, query in view.asked)
+    assert not DiscoveryCandidate.objects.filter(x_account_id=1003).exists()

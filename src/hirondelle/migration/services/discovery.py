@@ -31,12 +31,10 @@ from django.utils import timezone
 
 from hirondelle.identity.models import PublicFinding, x_id_from_db, x_id_to_db
 from hirondelle.migration.models import (
-    ArchiveName,
     ConnectedAccount,
     Direction,
     DiscoveryCandidate,
     DiscoveryRun,
-    Edge,
     Migration,
     SharedBudget,
 )
@@ -85,6 +83,7 @@ class NamedAccount:
     username: str
     display_name: str = ""
     seen_in: str = ""  # the X post id that named it
+    matched: frozenset[str] = frozenset()  # networks the directory already found it on
 
 
 # --- the cache of public answers -------------------------------------------------
@@ -233,27 +232,25 @@ class CachedSearch:
 
 
 def named_accounts(migration: Migration) -> Iterator[NamedAccount]:
-    """The people followed whom the archive names and the directory did not match.
+    """The people followed whom the archive names, not yet matched on both networks.
 
-    In X id order (stored form, like the graph's edges). Only the person's
-    own archive (`ArchiveName`) is read: an account the directory knows is
-    matched, not discovered.
+    From `discovery_names.named_accounts` (the archive's names, their claims,
+    their existing matches), in X id order (stored form, like the graph's
+    edges), so a run's cursor can resume after the last one searched.
     """
-    from hirondelle.migration.services.matching import iter_matches
+    from hirondelle.migration.services.discovery_names import named_accounts as archive_names
 
-    matched = {x_id_to_db(m.x_id) for m in iter_matches(migration)}
-    following = Edge.objects.filter(
-        migration=migration, direction=Direction.FOLLOWING, gone_at=None
-    ).values("x_account_id")
-    rows = (
-        ArchiveName.objects.filter(migration=migration, x_account_id__in=following)
-        .exclude(x_account_id=migration.x_account_id)
-        .order_by("x_account_id")
-        .values_list("x_account_id", "username", "display_name", "post_id")
-    )
-    for x_id, username, display_name, post_id in rows.iterator(chunk_size=2000):
-        if x_id not in matched and username:
-            yield NamedAccount(x_id, username, display_name, post_id)
+    rows = [
+        NamedAccount(
+            x_id_to_db(n.x_id), n.username, n.display_name, n.post_id, frozenset(n.matched)
+        )
+        for n in archive_names(migration)
+        if "following" in n.directions
+        and n.username
+        and not {"bluesky", "mastodon"} <= n.matched
+        and x_id_to_db(n.x_id) != migration.x_account_id
+    ]
+    yield from sorted(rows, key=lambda n: n.x_id)
 
 
 # --- one batch ------------------------------------------------------------------
@@ -304,7 +301,7 @@ def _search_batch(
 
     for named in batch:
         x_claims = rules.x_side_claims(named.display_name)
-        if search.bluesky is not None:
+        if search.bluesky is not None and "bluesky" not in named.matched:
             kept = False
             for query in _queries(named):
                 if query != named.username and (kept or x_claims.bluesky):
@@ -318,7 +315,7 @@ def _search_batch(
                         to_read.setdefault(profile.account, []).append(named)
             for handle in x_claims.bluesky:
                 to_read.setdefault(handle, []).append(named)
-        if search.mastodon is not None:
+        if search.mastodon is not None and "mastodon" not in named.matched:
             try:
                 _search_mastodon(search, named, x_claims, keep)
             except (AuthExpired, InvalidResponse, guard.GuardError) as error:
@@ -341,7 +338,9 @@ def _search_batch(
             if native is None:
                 continue
             network, handle = native
-            if network == "mastodon" and search.mastodon is not None:
+            if network in item.named.matched:
+                other = None  # the directory already knows them there
+            elif network == "mastodon" and search.mastodon is not None:
                 try:
                     other = search.mastodon_lookup(handle)
                 except ValueError:

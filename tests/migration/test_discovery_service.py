@@ -200,3 +200,31 @@ def test_someone_the_directory_knows_is_not_searched_on_that_network(migration):
     assert run.total == N  # still to be searched on the fediverse
     assert not any("x3" in query for _, query in view.asked)
     assert not DiscoveryCandidate.objects.filter(x_account_id=1003).exists()
+
+
+def test_what_is_ticked_is_planned_and_an_untick_skips_it(migration):
+    from hirondelle.migration.models import ConnectedAccount, PlanItem
+    from hirondelle.migration.services.planning import build_plan
+
+    account = ConnectedAccount.objects.create(
+        user=migration.owner,
+        network="bluesky",
+        server="https://pds.example",
+        handle="me.test",
+        remote_id="did:plc:me",
+        credentials={"app_password": "p"},
+    )
+    discovery.start_discovery(migration, consent=True)
+    with bluesky(AppView()) as b:
+        discovery.run_discovery(migration, bluesky=b)
+    build_plan(migration, accounts=[account])
+    items = PlanItem.objects.filter(account=account, kind="follow")
+    assert items.count() == N
+    assert {i.target_handle for i in items} == {f"p{n}.test" for n in range(N)}
+    first = DiscoveryCandidate.objects.get(x_account_id=1000)
+    discovery.choose(migration, shown=[first.pk], picked=[])
+    assert items.get(x_id="1000").state == PlanItem.State.SKIPPED
+    build_plan(migration, accounts=[account])  # planning again does not bring it back
+    assert items.get(x_id="1000").state == PlanItem.State.SKIPPED
+    discovery.choose(migration, shown=[first.pk], picked=[first.pk])
+    assert items.get(x_id="1000").state == PlanItem.State.PENDING

@@ -733,9 +733,24 @@ def candidate_items(
 
 def choose(migration: Migration, shown: Iterable[int], picked: Iterable[int]) -> int:
     """Record the person's ticks on candidates shown on the page (by candidate id)."""
+    from hirondelle.migration.models import PlanItem
+
     picked_set = {int(p) for p in picked}
     rows = list(DiscoveryCandidate.objects.filter(migration=migration, pk__in=list(shown)))
     for row in rows:
         row.chosen = row.pk in picked_set
-    DiscoveryCandidate.objects.bulk_update(rows, ["chosen"])
+    with transaction.atomic():
+        DiscoveryCandidate.objects.bulk_update(rows, ["chosen"])
+        # Already planned? An untick skips what is not done yet; a tick brings it back.
+        for row in rows:
+            items = PlanItem.objects.filter(
+                account__user_id=migration.owner_id,
+                account__network=row.network,
+                x_id=str(x_id_from_db(row.x_account_id)),
+                target_id=row.account,
+            )
+            if row.chosen:
+                items.filter(state=PlanItem.State.SKIPPED).update(state=PlanItem.State.PENDING)
+            else:
+                items.filter(state=PlanItem.State.PENDING).update(state=PlanItem.State.SKIPPED)
     return len(rows)

@@ -228,3 +228,23 @@ def test_what_is_ticked_is_planned_and_an_untick_skips_it(migration):
     assert items.get(x_id="1000").state == PlanItem.State.SKIPPED
     discovery.choose(migration, shown=[first.pk], picked=[first.pk])
     assert items.get(x_id="1000").state == PlanItem.State.PENDING
+
+
+def test_turning_on_later_arrivals_plans_the_next_weekly_search(
+    migration, django_capture_on_commit_callbacks
+):
+    from hirondelle.portal.services.consent import save_consent
+
+    discovery.start_discovery(migration, consent=True)
+    with bluesky(AppView()) as b:
+        run = discovery.run_discovery(migration, bluesky=b)
+    with django_capture_on_commit_callbacks(execute=True):
+        save_consent(
+            migration.owner,
+            migration,
+            findable=False,
+            auto_followable=False,
+            auto_follow_arrivals=True,
+        )
+    (task,) = DBTaskResult.objects.filter(task_path__endswith="discover_task")
+    assert abs((task.run_after - (run.finished_at + discovery.CACHE_FOR)).total_seconds()) < 5

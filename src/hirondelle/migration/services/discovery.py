@@ -63,6 +63,7 @@ __all__ = [
     "queue_discovery",
     "run_discovery",
     "run_discovery_locked",
+    "schedule_rerun",
     "start_discovery",
 ]
 
@@ -507,6 +508,8 @@ def run_discovery(
     run = DiscoveryRun.objects.filter(migration=migration).first()
     if run is None:
         raise PermissionError("Discovery has not been agreed to for this migration.")
+    # answers older than a week are of no use to anyone any more
+    PublicFinding.objects.filter(fetched_at__lt=timezone.now() - CACHE_FOR).delete()
     ours = bluesky is None  # a client we make, we close
     bluesky, mastodon, account = _searchers(migration, bluesky, mastodon)
     search = CachedSearch(bluesky=bluesky, mastodon=mastodon)
@@ -577,6 +580,13 @@ def queue_discovery(migration: Migration, at: datetime | None = None) -> None:
 
     task = discover_task.using(run_after=at) if at else discover_task
     transaction.on_commit(lambda: task.enqueue(migration.pk))
+
+
+def schedule_rerun(migration: Migration) -> None:
+    """The later-arrivals consent was just turned on: plan the next weekly search."""
+    run = DiscoveryRun.objects.filter(migration=migration, state=DiscoveryRun.State.DONE).first()
+    if run is not None and run.finished_at is not None:
+        queue_discovery(migration, max(timezone.now(), run.finished_at + CACHE_FOR))
 
 
 def run_discovery_locked(migration_id: int, **kwargs) -> DiscoveryRun | None:

@@ -2,11 +2,12 @@
 
 For each named X account of the graph that the directory did not match,
 discovery asks once: Bluesky's public search (by username, and by display
-name when it says something else), the person's own Mastodon server (by
-username), and the addresses the X display name itself claims (looked up
-directly). It reads the full profiles of what it keeps (25 per Bluesky
-request), decides the evidence with the pure claims rules, and records
-candidates for this person's migration only.
+name when the username found nobody), the person's own Mastodon server (by
+username, unless the X display name gives an address), and the addresses
+the X display name itself claims (looked up directly). It reads the full
+profiles of what it keeps (25 per Bluesky request), decides the evidence
+with the pure claims rules, and records candidates for this person's
+migration only.
 
 Privacy and cost: every answer is a public fact cached for a week for
 everyone on the portal (`PublicFinding`), keyed by what was asked, never
@@ -202,7 +203,7 @@ class CachedSearch:
                     if actor in keys:
                         answers[keys[actor]] = profile.to_dict()
                         out[actor] = profile
-                answers.setdefault(_key("bluesky", "profile", profile.account), profile.to_dict())
+                # also under its DID, when it was asked for by handle
                 answers[_key("bluesky", "profile", profile.account)] = profile.to_dict()
             self._store(answers)
         return out

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hirondelle.networks.errors import InvalidResponse, NotFound
+from hirondelle.networks.errors import InvalidResponse, NotFound, RateLimited
 from hirondelle.networks.mastodon.adapter import MastodonAdapter, parse_handle
 from hirondelle.networks.search.profiles import ProfileField, PublicProfile, html_to_text
 
@@ -79,6 +79,18 @@ class MastodonSearch:
     def _count(self, what: str) -> None:
         self.requests[what] = self.requests.get(what, 0) + 1
 
+    def _read(self, what: str, path: str, params: dict[str, Any]) -> Any:
+        """One GET, counted only when it leaves (a spent budget sends nothing)."""
+        if self.adapter.budget.allowance({"requests": 1}) < 1:
+            wait = self.adapter.budget.delay({"requests": 1})
+            raise RateLimited(
+                f"Your Mastodon server's request budget is spent; next in {wait:.0f} s.",
+                retry_after=wait,
+                status=None,
+            )
+        self._count(what)
+        return self.adapter.read(path, params)
+
     def _profiles(self, data: Any) -> list[PublicProfile]:
         if not isinstance(data, dict) or not isinstance(data.get("accounts"), list):
             raise InvalidResponse("The server's search answer has no list of accounts.")
@@ -88,9 +100,10 @@ class MastodonSearch:
     def search(self, query: str, *, limit: int = 10) -> list[PublicProfile]:
         """Accounts the server knows that match `query` (one request, nothing resolved)."""
         self.domain()  # read once, before the search, to name local accounts
-        self._count("search")
-        data = self.adapter.read(
-            "/api/v2/search", {"q": query, "type": "accounts", "limit": limit, "resolve": False}
+        data = self._read(
+            "search",
+            "/api/v2/search",
+            {"q": query, "type": "accounts", "limit": limit, "resolve": False},
         )
         return self._profiles(data)
 
@@ -100,18 +113,18 @@ class MastodonSearch:
         wanted = f"{user}@{host}"
         domain = self.domain()
         acct = user if host == domain else wanted
-        self._count("lookup")
         try:
             found = profile_from_account(
-                self.adapter.read("/api/v1/accounts/lookup", {"acct": acct}), domain
+                self._read("lookup", "/api/v1/accounts/lookup", {"acct": acct}), domain
             )
         except NotFound:
             found = None
         if found is not None and found.handle == wanted:
             return found
-        self._count("search")
-        data = self.adapter.read(
-            "/api/v2/search", {"q": wanted, "type": "accounts", "limit": 5, "resolve": True}
+        data = self._read(
+            "search",
+            "/api/v2/search",
+            {"q": wanted, "type": "accounts", "limit": 5, "resolve": True},
         )
         for profile in self._profiles(data):
             if profile.handle == wanted:

@@ -19,6 +19,8 @@ import time
 import httpx
 import pytest
 import requests
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hirondelle.config import get_settings
 from hirondelle.networks import guard
@@ -245,6 +247,13 @@ def test_json_depth_counts_only_structure() -> None:
         guard.check_json_depth(b"[" * (limit + 1) + b"]" * (limit + 1), limit)
     with pytest.raises(guard.TooDeep):
         guard.check_json_depth(b'  {"a": {"b": {"c": {"d": {"e": {}}}}}}', limit)
+    # brackets in strings cannot hide real depth...
+    with pytest.raises(guard.TooDeep):
+        guard.check_json_depth(b'[[[[[["]]]]]]"]]]]]]', limit)
+    # ...nor can an escaped backslash that ends a string
+    with pytest.raises(guard.TooDeep):
+        guard.check_json_depth(b'{"a": "\\\\", "b": [[[[[]]]]]}', limit)
+    guard.check_json_depth(b'{"a": "\\\\\\"[[[[[[[[", "b": [[[]]]}', limit)
 
 
 def _drip(request: http.server.BaseHTTPRequestHandler, *, headers_first: bool) -> None:
@@ -344,3 +353,47 @@ def test_https_to_the_pinned_address_keeps_the_name_for_tls(get, tmp_path) -> No
             get(policy, f"https://other.example:{port}/")
     finally:
         stop()
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    return 0
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ax\n'),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(alphabet='[]{}"\\k', max_size=3), inner, max_size=3)
+    ),
+    max_leaves=40,
+)
+
+
+@given(value=_JSON, limit=st.integers(min_value=0, max_value=12))
+def test_json_depth_agrees_with_the_parser(value: object, limit: int) -> None:
+    """Whatever strings hold (brackets, quotes, backslashes), the check refuses
+    exactly what is nested deeper than the limit."""
+    data = json.dumps(value).encode()
+    if _depth(value) > limit and data[:1] in (b"[", b"{"):
+        with pytest.raises(guard.TooDeep):
+            guard.check_json_depth(data, limit)
+    else:
+        guard.check_json_depth(data, limit)
+
+
+@pytest.mark.parametrize("get", CLIENTS)
+def test_proxy_variables_are_ignored(get, serve, monkeypatch) -> None:
+    """A proxy from the environment would be a connection to an unchecked address."""
+    proxied: list[str] = []
+    proxy = serve(lambda r: (proxied.append(r.path), answer(r, b'"proxy"')))
+    port = serve(lambda r: answer(r, b'"direct"'))
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{proxy}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert get(guard.Policy(allow_private=True), f"http://127.0.0.1:{port}/") == b'"direct"'
+    assert proxied == []

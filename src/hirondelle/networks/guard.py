@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import ipaddress
+import itertools
 import re
 import socket
 import ssl
@@ -388,27 +389,41 @@ def _clamp(timeout: float | None) -> float | None:
 
 # -- JSON depth ----------------------------------------------------------------
 
-_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
-_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{}"')
+_SQUARE = bytes.maketrans(b"{}", b"[]")  # for depth, braces count as brackets
+_STEP = {0x5B: 1, 0x5D: -1}
 
 
 def check_json_depth(data: bytes, limit: int = DEFAULT_MAX_DEPTH) -> None:
-    """Refuse JSON nested deeper than `limit` before a parser recurses into it."""
-    head = data.lstrip()[:1]
-    if head not in (b"[", b"{"):
+    """Refuse JSON nested deeper than `limit` before a parser recurses into it.
+
+    Brackets inside strings do not count: escaped backslashes and quotes are
+    dropped first, so every quote left opens or closes a string, and what lies
+    between every other quote is outside strings. Then each pass removes the
+    innermost ``[]`` pairs: the number of passes is the depth. All in C-speed
+    byte operations (a 512 kB answer takes about a millisecond)."""
+    if data.lstrip()[:1] not in (b"[", b"{"):
         return
-    brackets = _STRING.sub(b"", data).translate(None, _NOT_BRACKET)
+    if b"\\" in data:
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    structure = data.translate(_SQUARE, _NOT_STRUCTURE)
+    brackets = b"".join(structure.split(b'"')[0::2])
     depth = 0
-    for byte in brackets:
-        if byte in (0x5B, 0x7B):
-            depth += 1
-            if depth > limit:
-                raise TooDeep(
-                    f"The server answered data nested more than {limit} levels deep; "
-                    "Hirondelle does not read it."
-                )
-        else:
-            depth -= 1
+    while brackets:
+        inner = brackets.replace(b"[]", b"")
+        if len(inner) == len(brackets):  # unbalanced: count what is left exactly
+            deepest = max(itertools.accumulate(map(_STEP.__getitem__, brackets)), default=0)
+            depth += max(deepest, 0)
+            break
+        depth += 1
+        if depth > limit:
+            break
+        brackets = inner
+    if depth > limit:
+        raise TooDeep(
+            f"The server answered data nested more than {limit} levels deep; "
+            "Hirondelle does not read it."
+        )
 
 
 def _too_large(limit: int) -> TooLarge:
@@ -795,17 +810,20 @@ class _GuardedAdapter(HTTPAdapter):
         chunks: list[bytes] = []
         total = 0
         try:
-            for chunk in response.raw.stream(16 * 1024, decode_content=True):
+            for chunk in response.raw.stream(64 * 1024, decode_content=True):
                 total += len(chunk)
                 if total > self.policy.max_bytes:
                     raise _too_large(self.policy.max_bytes)
                 chunks.append(chunk)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
+            response.close()  # half read: the connection cannot be reused
             if time.monotonic() >= end:
                 raise DeadlineExceeded("The server took too long to answer.") from exc
             raise requests.ConnectionError(f"reading the answer failed: {exc}") from exc
-        finally:
+        except BaseException:
             response.close()
+            raise
+        response.raw.release_conn()  # read whole: back to the pool, kept alive
         content = b"".join(chunks)
         check_json_depth(content, self.policy.max_depth)
         response._content = content  # what Response.content would have stored

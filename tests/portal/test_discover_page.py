@@ -78,6 +78,35 @@ def _candidates(migration):
     return owner, impostor
 
 
+def test_a_verified_field_is_shown_and_marked(alice, alice_migration):
+    DiscoveryRun.objects.create(
+        migration=alice_migration, consented_at=timezone.now(), state="done"
+    )
+    DiscoveryCandidate.objects.create(
+        migration=alice_migration,
+        x_account_id=503,
+        x_username="fox",
+        network="mastodon",
+        account="https://mastodon.example/users/fox",
+        handle="fox@mastodon.example",
+        evidence="two_way",
+        preselected=True,
+        profile={
+            "fields": [
+                {"name": "Site", "value": "fox.example", "verified": False},
+                {"name": "X", "value": "x.com/fox", "verified": True},
+            ],
+            "posts": 10,
+            "created_at": _iso(800),
+            "claim": {"where": "field", "field": "X", "verified": True},
+        },
+    )
+    html = alice.get("/discover/").content.decode()
+    assert "<dt>X</dt><dd><mark>x.com/fox</mark>" in html
+    assert "<dd>fox.example</dd>" in html
+    assert html.count("link checked by their server") == 1
+
+
 def test_the_search_needs_its_own_yes(alice, alice_migration, django_capture_on_commit_callbacks):
     page = alice.get("/discover/")
     assert page.status_code == 200

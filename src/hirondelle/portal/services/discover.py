@@ -25,6 +25,8 @@ class CandidateCard:
     bio_after: str = ""
     created: datetime | None = None
     warn_new: bool = False  # young, claims the X account, has never posted
+    #: profile fields (Mastodon): name, value, verified by their server, is the claim
+    fields: list[tuple[str, str, bool, bool]] = field(default_factory=list)
 
     @property
     def profile(self) -> dict:
@@ -66,6 +68,11 @@ def _card(row: DiscoveryCandidate, now: datetime) -> CandidateCard:
         card.bio_before, card.bio_claim, card.bio_after = bio[:start], bio[start:end], bio[end:]
     else:
         card.bio_before = bio
+    claimed_field = claim.get("field") if claim.get("where") == "field" else None
+    for f in profile.get("fields") or ():
+        if isinstance(f, dict):
+            name, value = str(f.get("name") or ""), str(f.get("value") or "")
+            card.fields.append((name, value, bool(f.get("verified")), name == claimed_field))
     card.created = created_at(profile)
     posts = profile.get("posts")
     card.warn_new = row.evidence in ("two_way", "profile_claim") and looks_like_impostor(

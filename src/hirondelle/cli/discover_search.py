@@ -34,7 +34,7 @@ def search_and_report(migration: Any, *, as_json: bool, graph: dict | None = Non
 
     run = discovery.start_discovery(migration, consent=True)
     if as_json:
-        run = discovery.run_discovery(migration)
+        ran = discovery.run_discovery_locked(migration.pk)
     else:
         from rich.progress import (
             BarColumn,
@@ -56,7 +56,14 @@ def search_and_report(migration: Any, *, as_json: bool, graph: dict | None = Non
             def advance(r: Any) -> None:
                 bar.update(task, completed=r.searched, total=max(r.total, r.searched) or None)
 
-            run = discovery.run_discovery(migration, on_progress=advance)
+            ran = discovery.run_discovery_locked(migration.pk, on_progress=advance)
+    if ran is None:
+        raise click.ClickException(
+            "Another search for this archive is running (started on the web page, or by a "
+            "command stopped less than a few minutes ago): watch it on the page, or run "
+            "this again in a few minutes; it resumes where it stopped."
+        )
+    run = ran
     found = discovery.candidates_for(migration)
     requests = {"bluesky": 0, "mastodon": 0, **(run.requests or {})}
     people = len({c.x_account_id for c in found})

@@ -590,7 +590,12 @@ def schedule_rerun(migration: Migration) -> None:
         queue_discovery(migration, max(timezone.now(), run.finished_at + CACHE_FOR))
 
 
-def run_discovery_locked(migration_id: int, **kwargs) -> DiscoveryRun | None:
+def run_discovery_locked(
+    migration_id: int,
+    *,
+    on_progress: Callable[[DiscoveryRun], None] | None = None,
+    **kwargs,
+) -> DiscoveryRun | None:
     """The background task's body: one worker at a time per migration.
 
     A finished run starts again, for the accounts still unmatched, once its
@@ -623,8 +628,10 @@ def run_discovery_locked(migration_id: int, **kwargs) -> DiscoveryRun | None:
         return None
     try:
 
-        def renew(_: DiscoveryRun) -> None:
+        def renew(current: DiscoveryRun) -> None:
             DiscoveryRun.objects.filter(pk=run.pk).update(lease_until=timezone.now() + lease)
+            if on_progress is not None:
+                on_progress(current)
 
         run = run_discovery(migration, on_progress=renew, **kwargs)
     finally:

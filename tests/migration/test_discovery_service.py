@@ -248,3 +248,21 @@ def test_turning_on_later_arrivals_plans_the_next_weekly_search(
         )
     (task,) = DBTaskResult.objects.filter(task_path__endswith="discover_task")
     assert abs((task.run_after - (run.finished_at + discovery.CACHE_FOR)).total_seconds()) < 5
+
+
+def test_the_command_line_does_not_search_beside_a_running_worker():
+    from click.testing import CliRunner
+
+    from hirondelle.cli import main
+    from hirondelle.cli._django import local_user
+
+    person = local_user()
+    me = XAccount.objects.create(id=78, username="me2")
+    m = Migration.objects.create(owner=person, x_account=me)
+    discovery.start_discovery(m, consent=True)
+    DiscoveryRun.objects.filter(migration=m).update(
+        lease_until=timezone.now() + timedelta(minutes=2)
+    )
+    out = CliRunner().invoke(main, ["discover", "--search", "--json"])
+    assert out.exit_code == 1
+    assert "Another search for this archive is running" in out.output

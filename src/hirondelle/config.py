@@ -115,6 +115,10 @@ class Settings(BaseSettings):
     bluesky_oauth: str = "auto"
     #: The PLC directory that resolves did:plc identities.
     bluesky_plc_url: str = "https://plc.directory"
+    #: Bluesky's public AppView, read without signing in to search people and
+    #: read their profiles (discovery). Its limit, about 3,000 requests per
+    #: 5 minutes, is per address: everyone on a portal shares it.
+    bluesky_appview_url: str = "https://public.api.bsky.app"
     #: The Mastodon account (``user@server``) that sends arrival notices as a
     #: direct mention, so people get a real notification. It must be connected
     #: by the operator (`hirondelle connect mastodon` on the portal, which acts

@@ -223,6 +223,39 @@ class AtprotoPeer:
             if not cursor or not page["records"]:
                 return found
 
+    def set_profile(
+        self,
+        account: TestAccount,
+        *,
+        display_name: str = "",
+        description: str = "",
+        created_at: str | None = None,
+    ) -> None:
+        """Write `account`'s profile record (the AppView's `createdAt` comes from it here)."""
+        self.request(
+            "profile",
+            handle=account.handle,
+            password=account.password,
+            displayName=display_name,
+            description=description,
+            createdAt=created_at,
+        )
+
+    def post(self, account: TestAccount, count: int = 1) -> None:
+        """Publish `count` short posts from `account`."""
+        self.request("posts", handle=account.handle, password=account.password, count=count)
+
+    @contextlib.contextmanager
+    def search_mode(self, mode: str) -> Iterator[None]:
+        """Within the block, searchActors answers from the stand-in search service:
+        "words" (words of handle, display name and bio, like production) or
+        "handles" (handle substrings, as the reference AppView alone does)."""
+        self.request("search_mode", mode=mode)
+        try:
+            yield
+        finally:
+            self.request("search_mode", mode="handles")
+
     def sync(self) -> None:
         """Wait until the AppView has indexed every write made so far."""
         self.request("sync")

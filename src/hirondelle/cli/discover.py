@@ -20,9 +20,16 @@ ROWS_SHOWN = 50
     help="Read only what your archive says; send nothing anywhere (what discover does "
     "without a search option).",
 )
+@click.option(
+    "--search",
+    is_flag=True,
+    help="Also search the networks (this flag is your consent): the X usernames of the "
+    "people you follow are sent to Bluesky's public search and to your own Mastodon "
+    "server. Resumes where a stopped search left off.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON, for machines.")
 @click.option("--account", help="Which imported X account (@username or id), if several.")
-def discover(offline: bool, as_json: bool, account: str | None) -> None:
+def discover(offline: bool, search: bool, as_json: bool, account: str | None) -> None:
     """Find the people of your X network who never joined a directory.
 
     Your archive lists the accounts you follow, your followers, blocks and
@@ -33,18 +40,33 @@ def discover(offline: bool, as_json: bool, account: str | None) -> None:
     and lists the people found by those addresses alone. Nothing leaves
     your machine: no request is made.
 
+    With --search, the people followed whom the archive names and no
+    directory knows are looked for on Bluesky (its public search, no
+    sign-in) and on your connected Mastodon server; what is found is listed
+    for review (the web page's "Find the people nobody listed" step). Only
+    the candidates ticked become part of your plan: in advance, those both
+    sides name, and lone claims from accounts with a history; never a name
+    alone, never two claimants for one account.
+
     \b
     Example:
         hirondelle discover --offline
         hirondelle discover --offline --json
+        hirondelle discover --search --json
     """
-    del offline  # the only mode so far: every run is offline
+    if offline and search:
+        raise click.UsageError("--offline sends nothing; --search sends names: choose one.")
     setup_django()
     ensure_database()
     from hirondelle.migration.services.discovery_names import offline_discovery
 
     migration = pick_migration(account)
     result = offline_discovery(migration)
+    if search:
+        from hirondelle.cli.discover_search import search_and_report
+
+        search_and_report(migration, as_json=as_json, graph=result.as_dict()["graph"])
+        return
     if as_json:
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
         return

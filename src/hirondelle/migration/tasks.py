@@ -12,7 +12,13 @@ from django_tasks import task
 from hirondelle.migration.models import ConnectedAccount
 from hirondelle.migration.services.running import advance
 
-__all__ = ["advance_account", "on_directory_changed", "queue_arrivals_task", "schedule"]
+__all__ = [
+    "advance_account",
+    "discover_task",
+    "on_directory_changed",
+    "queue_arrivals_task",
+    "schedule",
+]
 
 
 def schedule(account: ConnectedAccount, at: datetime | None = None) -> bool:
@@ -74,3 +80,16 @@ def on_directory_changed(sender, *, x_ids: list[int], **kwargs) -> None:
     for start in range(0, len(ids), ARRIVAL_CHUNK):
         chunk = ids[start : start + ARRIVAL_CHUNK]
         transaction.on_commit(lambda chunk=chunk: queue_arrivals_task.enqueue(chunk))
+
+
+@task()
+def discover_task(migration_id: int) -> dict:
+    """Search the networks for one migration's unmatched people (resumes where it stopped)."""
+    from hirondelle.migration.services.discovery import run_discovery_locked
+
+    run = run_discovery_locked(migration_id)
+    if run is None:
+        return {"skipped": True}
+    if run.state == "waiting" and run.next_at:
+        discover_task.using(run_after=run.next_at).enqueue(migration_id)
+    return {"state": run.state, "searched": run.searched, "total": run.total}

@@ -12,9 +12,25 @@
 // then answers each request read from stdin, one JSON object a line:
 //   {"id": 1, "op": "account", "handle": "alice.test"}  -> did, handle, password, app_password
 //   {"id": 2, "op": "sync"}  -> the AppView has indexed every write so far
+//   {"id": 3, "op": "profile", "handle": …, "password": …, "displayName": …,
+//    "description": …, "createdAt": …}  -> writes the account's profile record
+//   {"id": 4, "op": "posts", "handle": …, "password": …, "count": 3}  -> that many posts
+//   {"id": 5, "op": "search_mode", "mode": "words" | "handles"}  -> see below
+//
+// A STAND-IN SEARCH SERVICE. The reference AppView has no search service:
+// alone, its searchActors matches handle substrings only (case-sensitive).
+// Production Bluesky sends searches to a search service (the AppView's
+// `searchUrl`) that matches the words of handle, display name and bio. So
+// the AppView here is always given `searchUrl` pointing at a small stand-in
+// in this process (app.bsky.unspecced.searchActorsSkeleton). In mode
+// "handles" (the default) the stand-in answers exactly as the AppView does
+// without one (the data plane's own handle search); in mode "words" it reads
+// the AppView's own tables and matches words of handle, display name and bio,
+// like production. It is a stand-in, not Bluesky's search.
 // It stops the stack and exits when stdin closes.
 import './bind-loopback.mjs'
 
+import http from 'node:http'
 import readline from 'node:readline'
 import { TestNetwork, TestNetworkNoAppView } from '@atproto/dev-env'
 
@@ -31,6 +47,62 @@ const fail = (stage, err) => {
 }
 
 let network
+let searchMode = 'handles'
+const words = (text) =>
+  String(text ?? '')
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter(Boolean)
+
+// Production-like search: every word of the query starts a word of the
+// handle, display name or bio; handle and name matches rank first.
+const searchWords = async (q, limit) => {
+  const terms = words(q)
+  if (!terms.length) return []
+  const rows = await network.bsky.db.db
+    .selectFrom('actor')
+    .leftJoin('profile', 'profile.creator', 'actor.did')
+    .select(['actor.did as did', 'actor.handle as handle', 'profile.displayName as displayName',
+      'profile.description as description', 'actor.indexedAt as indexedAt'])
+    .where('actor.handle', 'is not', null)
+    .execute()
+  const hits = []
+  for (const row of rows) {
+    const name = [...words(row.handle), ...words(row.displayName)]
+    const all = [...name, ...words(row.description)]
+    const found = (pool) => terms.every((t) => pool.some((w) => w.startsWith(t)))
+    if (!found(all)) continue
+    hits.push({ did: row.did, rank: found(name) ? 0 : 1, at: row.indexedAt })
+  }
+  hits.sort((a, b) => a.rank - b.rank || (a.at < b.at ? 1 : -1))
+  return hits.slice(0, limit).map(({ did }) => ({ did }))
+}
+
+const searchService = http.createServer(async (req, res) => {
+  const url = new URL(req.url, 'http://127.0.0.1')
+  const send = (status, body) => {
+    res.writeHead(status, { 'content-type': 'application/json' })
+    res.end(JSON.stringify(body))
+  }
+  if (url.pathname !== '/xrpc/app.bsky.unspecced.searchActorsSkeleton') {
+    return send(404, { error: 'MethodNotImplemented', message: url.pathname })
+  }
+  try {
+    const q = url.searchParams.get('q') ?? ''
+    const limit = Math.min(100, Number(url.searchParams.get('limit') ?? 25) || 25)
+    const cursor = url.searchParams.get('cursor') || undefined
+    if (searchMode === 'words') {
+      return send(200, { actors: await searchWords(q, limit) })
+    }
+    const res2 = await network.bsky.ctx.dataplane.searchActors({ term: q, limit, cursor })
+    send(200, { actors: res2.dids.map((did) => ({ did })), cursor: res2.cursor || undefined })
+  } catch (err) {
+    send(500, { error: 'InternalServerError', message: String(err?.message ?? err) })
+  }
+})
+await new Promise((resolve) => searchService.listen(0, '127.0.0.1', resolve))
+const searchUrl = `http://127.0.0.1:${searchService.address().port}`
+
 try {
   // HIRONDELLE_PDS_CONFIG (JSON) is spread over the PDS's settings: an
   // institution's PDS (its handle domain, invites, SMTP, bypass key).
@@ -45,7 +117,7 @@ try {
     if (!/^[A-Za-z_]+$/.test(process.env.DB_POSTGRES_SCHEMA)) {
       throw new Error('DB_POSTGRES_SCHEMA must be made of letters and underscores only')
     }
-    network = await TestNetwork.create({ pds })
+    network = await TestNetwork.create({ pds, bsky: { searchUrl } })
   } else {
     network = await TestNetworkNoAppView.create({ pds })
   }
@@ -85,6 +157,37 @@ const ops = {
       app_password: app.data.password,
     }
   },
+  async profile({ handle, password, displayName, description, createdAt }) {
+    const agent = network.pds.getAgent()
+    await agent.login({ identifier: handle, password })
+    const record = { $type: 'app.bsky.actor.profile', createdAt: createdAt ?? new Date().toISOString() }
+    if (displayName) record.displayName = displayName
+    if (description) record.description = description
+    await agent.com.atproto.repo.putRecord({
+      repo: agent.session.did,
+      collection: 'app.bsky.actor.profile',
+      rkey: 'self',
+      record,
+    })
+    return {}
+  },
+  async posts({ handle, password, count }) {
+    const agent = network.pds.getAgent()
+    await agent.login({ identifier: handle, password })
+    for (let i = 0; i < (count ?? 1); i++) {
+      await agent.com.atproto.repo.createRecord({
+        repo: agent.session.did,
+        collection: 'app.bsky.feed.post',
+        record: { $type: 'app.bsky.feed.post', text: `post ${i + 1}`, createdAt: new Date().toISOString() },
+      })
+    }
+    return {}
+  },
+  async search_mode({ mode }) {
+    if (mode !== 'words' && mode !== 'handles') throw new Error(`unknown search mode ${mode}`)
+    searchMode = mode
+    return { mode }
+  },
   async sync() {
     await network.processAll()
     return {}
@@ -96,6 +199,7 @@ const stop = async (code = 0) => {
   if (stopping) return
   stopping = true
   try {
+    searchService.close()
     await network.close()
   } catch (err) {
     process.stderr.write(`atproto peer: error while stopping: ${err?.stack ?? err}\n`)

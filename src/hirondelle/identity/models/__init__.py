@@ -5,6 +5,7 @@ from hirondelle.identity.models.evidence import DEFAULT_TRUST, Evidence
 from hirondelle.identity.models.link import Link
 from hirondelle.identity.models.link_conflict import LinkConflict
 from hirondelle.identity.models.network_account import NetworkAccount
+from hirondelle.identity.models.public_finding import PublicFinding
 from hirondelle.identity.models.publisher_key import PublisherKey
 from hirondelle.identity.models.report import REPORT_TEXT_MAX, ImpersonationReport
 from hirondelle.identity.models.roster_import import RosterImport
@@ -20,6 +21,7 @@ __all__ = [
     "Link",
     "LinkConflict",
     "NetworkAccount",
+    "PublicFinding",
     "PublisherKey",
     "RosterImport",
     "User",

@@ -118,8 +118,10 @@ def build_plan(
     """Add the items this migration's matches call for, on each connected account.
 
     `approved`: (network, X id) pairs the person approved in review, planned
-    even though their evidence is below the trust threshold.
+    even though their evidence is below the trust threshold. Candidates that
+    discovery found and the person kept ticked are planned too.
     """
+    from hirondelle.migration.services.discovery import candidate_items
     from hirondelle.migration.services.matching import match_migration
 
     approved_set = {(n, int(x)) for n, x in approved}
@@ -161,6 +163,7 @@ def build_plan(
                         next_attempt_at=now,
                     )
                 )
+        items += candidate_items(migration, account, follow_back=follow_back, now=now)
         before = _counts(account)
         PlanItem.objects.bulk_create(items, batch_size=1000, ignore_conflicts=True)
         after = _counts(account)

@@ -233,6 +233,10 @@ class MastodonAdapter:
         self._charge_request()
         return data
 
+    def read(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """One GET charged to the request budget (discovery's searches and lookups)."""
+        return self._call("GET", path, params)
+
     def _charge_request(self) -> None:
         self.budget.spend(_REQUEST)
         rate = self._api.rate()

@@ -61,6 +61,10 @@ def save_consent(
         auto_follow_arrivals=auto_follow_arrivals,
         given_by=user,
     )
+    if auto_follow_arrivals:  # people still not found are searched for again each week
+        from hirondelle.migration.services.discovery import schedule_rerun
+
+        schedule_rerun(migration)
     for account in ConnectedAccount.objects.filter(user=user):
         assert_link(
             migration.x_account_id,

@@ -8,6 +8,7 @@ from hirondelle.portal.views.bluesky_oauth import (
 )
 from hirondelle.portal.views.consent import consent
 from hirondelle.portal.views.delete import delete
+from hirondelle.portal.views.discover import discover, discover_progress
 from hirondelle.portal.views.home import home
 from hirondelle.portal.views.later import later
 from hirondelle.portal.views.lists import lists
@@ -39,6 +40,8 @@ __all__ = [
     "bluesky_oauth_jwks",
     "consent",
     "delete",
+    "discover",
+    "discover_progress",
     "home",
     "later",
     "lists",

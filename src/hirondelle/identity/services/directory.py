@@ -276,6 +276,8 @@ def _proven_username(row: LinkRow) -> str:
     if row.evidence in (Evidence.X_OAUTH, Evidence.ROSTER):
         return row.x_username.lower()
     return ""
+
+
 def _insert(
     model: type[models.Model],
     objs: list[models.Model],

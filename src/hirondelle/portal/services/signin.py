@@ -14,7 +14,6 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model, login
 from django.db import IntegrityError, transaction

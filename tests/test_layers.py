@@ -1,6 +1,7 @@
 """Each layer imports only the layers below it (architecture.md, "The flow").
 
-    archive, networks (pure) ─► compose (pure) ─► identity ─► migration ─► portal ─► cli
+    discovery, archive, networks (pure) ─► compose (pure) ─► identity ─► migration
+        ─► portal ─► institutions ─► cli
 
 Imports are read from the source (every `import`, also those inside
 functions), so a lazy import against the flow is caught too. An upper layer
@@ -20,14 +21,43 @@ ROOT = Path(hirondelle.__file__).parent
 ALLOWED: dict[str, set[str]] = {
     "config": set(),
     "archive": set(),  # pure: not even the settings
-    "networks": set(),  # pure
+    "networks": {"config", "discovery"},  # pure (config reads only the environment)
     "compose": {"archive", "networks"},  # pure
-    "identity": {"config", "archive", "networks", "compose"},
-    "migration": {"config", "archive", "networks", "compose", "identity"},
-    "portal": {"config", "archive", "networks", "compose", "identity", "migration"},
-    "cli": {"config", "archive", "networks", "compose", "identity", "migration", "portal"},
+    "discovery": set(),  # pure: the claim and preselection rules
+    "identity": {"config", "archive", "networks", "compose", "discovery"},
+    "migration": {"config", "archive", "networks", "compose", "discovery", "identity"},
+    "institutions": {
+        "config",
+        "archive",
+        "networks",
+        "compose",
+        "discovery",
+        "identity",
+        "migration",
+        "portal",
+    },
+    "portal": {
+        "config",
+        "archive",
+        "networks",
+        "compose",
+        "discovery",
+        "identity",
+        "migration",
+    },
+    "cli": {
+        "config",
+        "archive",
+        "networks",
+        "compose",
+        "discovery",
+        "identity",
+        "migration",
+        "institutions",
+        "portal",
+    },
     "settings": {"config"},
-    "urls": {"portal", "identity", "migration"},
+    "urls": {"portal", "identity", "migration", "institutions"},
     "asgi": set(),
     "__main__": {"cli"},
     "__init__": set(),

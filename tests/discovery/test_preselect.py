@@ -52,8 +52,17 @@ def test_two_candidates_on_one_network_are_both_left_to_the_person():
         Reason.SEVERAL,
         Reason.SEVERAL,
     ]
+    rival = CandidateFacts("bluesky", "profile_claim", 900, OLD)  # a claim with a history
+    assert [c.preselected for c in preselect([rival, impostor], now=NOW)] == [False, False]
+
+
+def test_a_stranger_with_the_same_name_does_not_hide_the_owner():
+    owner = CandidateFacts("bluesky", "two_way", 500, OLD)
     stranger = CandidateFacts("bluesky", "name_match", 10, OLD)
-    assert [c.preselected for c in preselect([owner, stranger], now=NOW)] == [False, False]
+    assert [(c.preselected, c.reason) for c in preselect([owner, stranger], now=NOW)] == [
+        (True, Reason.TWO_WAY),
+        (False, Reason.NAME_ONLY),
+    ]
 
 
 def test_one_candidate_per_network_do_not_compete():
@@ -94,7 +103,10 @@ def test_no_impostor_or_name_is_ever_ticked_and_competitors_never_are(candidates
     choices = preselect(candidates, now=NOW)
     assert len(choices) == len(candidates)
     for facts, choice in zip(candidates, choices, strict=True):
-        competing = sum(1 for c in candidates if c.network == facts.network) > 1
+        competing = (
+            sum(1 for c in candidates if c.network == facts.network and c.evidence != "name_match")
+            > 1
+        )
         if choice.preselected:
             assert not competing
             assert facts.evidence != "name_match"

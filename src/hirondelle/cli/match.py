@@ -81,8 +81,15 @@ def match(as_json: bool, trust: str | None, save: bool, account: str | None) -> 
     if save:
         if not trust:
             raise click.UsageError("--save keeps the level given with --trust: pass both.")
-        migration.trust_threshold = trust
-        migration.save(update_fields=["trust_threshold", "updated_at"])
+        from hirondelle.portal.services.review import set_trust
+
+        try:
+            set_trust(migration, trust)
+        except ValueError as e:
+            raise click.UsageError(
+                f"{trust} only proposes people for review; keep a level from "
+                "self upwards (or review them on the page)."
+            ) from e
     counts = count_matches(migration, trust=trust)
     if as_json:
         click.echo(json.dumps(counts))

@@ -10,8 +10,10 @@ would have to fool both sides:
   and was not created in the last few weeks (`NEW_ACCOUNT_AGE`). An impostor's
   signature is the opposite: a week-old account with a claim and no posts;
 - never a `name_match`;
-- and never when two or more candidates compete for one X account on one
-  network: both are shown, the person chooses.
+- and never when two or more candidates *claiming* one X account compete on
+  one network: both are shown, the person chooses. A `name_match` claims
+  nothing (a stranger who shares a name), so it competes with no one: it
+  never stops the real owner's `two_way` from being ticked.
 
 Candidates on different networks do not compete: the same person often has a
 Bluesky and a Mastodon account, and each network gets its own follow.
@@ -106,7 +108,7 @@ def preselect(candidates: Sequence[CandidateFacts], *, now: datetime) -> list[Ch
                 f"{c.evidence!r} is not discovery evidence: use one of "
                 + ", ".join(DISCOVERY_EVIDENCE)
             )
-    per_network = Counter(c.network for c in candidates)
+    per_network = Counter(c.network for c in candidates if c.evidence != "name_match")
     out: list[Choice] = []
     for c in candidates:
         if c.evidence == "name_match":

@@ -48,6 +48,16 @@ class Evidence(models.TextChoices):
         return _STRENGTH[self.value]
 
     @classmethod
+    def thresholds(cls) -> list[Evidence]:
+        """The levels a person may let Hirondelle act on without asking.
+
+        Discovery's weakest finds (one side's claim, a shared name) are always
+        shown for review: anyone can write a bio or pick a name, so letting
+        them follow automatically would follow impostors.
+        """
+        return [e for e in cls if e.strength >= _STRENGTH[cls.SELF.value]]
+
+    @classmethod
     def parse(cls, value: str) -> Evidence:
         """The evidence named `value`, or ValueError listing the valid names."""
         try:

@@ -116,6 +116,8 @@ def review_page(migration: Migration, direction: str = "following", query: str =
 def set_trust(migration: Migration, value: str) -> Evidence:
     """The weakest evidence the person lets Hirondelle act on without asking."""
     evidence = Evidence.parse(value)
+    if evidence not in Evidence.thresholds():
+        raise ValueError(f"{evidence.value!r} is always reviewed: it cannot be a trust level.")
     Migration.objects.filter(pk=migration.pk).update(trust_threshold=evidence.value)
     migration.trust_threshold = evidence.value
     return evidence

@@ -76,7 +76,7 @@ def review(request: HttpRequest) -> HttpResponse:
             "directions": [(d, DIRECTION_LABELS[d]) for d in DIRECTIONS],
             "reasons": [(REASONS.get(r, r), n) for r, n in page.reasons.most_common()],
             "reason_labels": REASONS,
-            "trust_levels": [(e.value, e.label) for e in Evidence],
+            "trust_levels": [(e.value, e.label) for e in Evidence.thresholds()],
             "x_info": x_info,
         },
     )

@@ -12,12 +12,15 @@ import os
 import pytest
 
 from tests.support.atproto_peer import atproto_peer
+from tests.support.browser import browser
 from tests.support.listener import serve
 from tests.support.mastodon_peer import _mastodon_server, mastodon_peer
 from tests.support.postgres import start_postgres
 
 # The real peers, one per test session, shared by every test that needs them.
-__all__ = ["_mastodon_server", "atproto_peer", "mastodon_peer", "serve"]
+# One Chromium too: a second sync_playwright() in the same thread fails, so
+# the session's `browser` is defined here only.
+__all__ = ["_mastodon_server", "atproto_peer", "browser", "mastodon_peer", "serve"]
 
 _server = None
 

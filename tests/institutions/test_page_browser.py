@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.browser import browser, serve_portal, stop_portal  # noqa: F401 - fixture
+from tests.support.browser import serve_portal, stop_portal
 
 SEED = """
 from hirondelle.institutions.models import Official
@@ -27,7 +27,7 @@ for i in range(30):
 
 
 @pytest.mark.slow
-def test_readable_on_a_phone_in_both_languages(browser, tmp_path):  # noqa: F811
+def test_readable_on_a_phone_in_both_languages(browser, tmp_path):
     portal = serve_portal(tmp_path / "portal-data")
     try:
         portal.python(SEED)

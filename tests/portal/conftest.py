@@ -18,7 +18,7 @@ from hirondelle.migration.services.importing import import_archive
 from hirondelle.networks.base import Network, RemoteAccount
 from hirondelle.networks.bluesky.oauth import Identity
 from hirondelle.portal.services import signin as signin_service
-from tests.support.browser import browser, served_portal, shots  # noqa: F401 - fixtures
+from tests.support.browser import served_portal, shots  # noqa: F401 - fixtures
 from tests.support.fake_network import FakeAdapter, FakeServer
 from tests.support.x_archive import sample_spec, write_archive
 

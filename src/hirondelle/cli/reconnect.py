@@ -98,10 +98,15 @@ def connect_mastodon(server: str, token: str | None) -> None:
     "--pds",
     default="https://bsky.social",
     show_default=True,
-    help="Your PDS (the server hosting your account) if it is not Bluesky's own.",
+    help="A server that knows your handle (your PDS, if it is not Bluesky's own). "
+    "The password goes only to the PDS your account's DID document names.",
 )
 def connect_bluesky(handle: str, app_password: str | None, pds: str) -> None:
     """Connect a Bluesky account with an app password.
+
+    The handle is resolved to its DID and DID document first (as the web
+    page does): the password goes only to the PDS that document names, over
+    HTTPS, never to a server merely typed here.
 
     \b
     Example:
@@ -114,14 +119,28 @@ def connect_bluesky(handle: str, app_password: str | None, pds: str) -> None:
 
     _django()
     from hirondelle.migration.services.accounts import connect_account
-    from hirondelle.networks.errors import NetworkError
+    from hirondelle.networks.bluesky.oauth import OAuthError
+    from hirondelle.networks.errors import NetworkError, why_unreachable
+    from hirondelle.portal.services.signin import bluesky_identity
 
+    handle = handle.strip().lstrip("@")
+    try:
+        identity = bluesky_identity(handle, pds.rstrip("/"))
+    except OAuthError as e:
+        if e.reason == "unreachable":
+            raise click.ClickException(f"Could not reach {pds}: {why_unreachable(e)}.") from e
+        if e.reason == "handle":
+            raise click.ClickException(f"No Bluesky account answers to {handle}.") from e
+        raise click.ClickException(
+            f"What the servers say about {handle} does not hold together ({e.reason}): "
+            "the password was sent nowhere."
+        ) from e
     try:
         account = connect_account(
             local_user(),
             Network.BLUESKY,
-            pds,
-            {"identifier": handle.lstrip("@"), "app_password": app_password},
+            identity.pds,
+            {"identifier": identity.handle or handle, "app_password": app_password},
         )
     except NetworkError as e:
         raise _network_failure(f"Could not sign in as {handle}", e) from e

@@ -642,70 +642,48 @@ def _ssl_context(policy: Policy) -> ssl.SSLContext:
     return context
 
 
-class _DeadlineSocket(socket.socket):
-    """A socket whose every wait also ends at the exchange's deadline."""
+class _DeadlineMixin:
+    """Every wait of a socket also ends at the exchange's deadline."""
 
     _base_timeout: float | None = None
 
     def settimeout(self, value: float | None) -> None:
         self._base_timeout = value
-        super().settimeout(value)
+        super().settimeout(value)  # type: ignore[misc]
 
     def _arm(self) -> None:
         try:
-            super().settimeout(_clamp(self._base_timeout))
+            super().settimeout(_clamp(self._base_timeout))  # type: ignore[misc]
         except DeadlineExceeded as exc:
             raise TimeoutError("deadline reached") from exc
 
     def recv(self, *args: Any) -> bytes:
         self._arm()
-        return super().recv(*args)
+        return super().recv(*args)  # type: ignore[misc]
 
     def recv_into(self, *args: Any) -> int:
         self._arm()
-        return super().recv_into(*args)
+        return super().recv_into(*args)  # type: ignore[misc]
 
     def sendall(self, *args: Any) -> None:
         self._arm()
-        super().sendall(*args)
+        super().sendall(*args)  # type: ignore[misc]
 
     def send(self, *args: Any) -> int:
         self._arm()
-        return super().send(*args)
+        return super().send(*args)  # type: ignore[misc]
 
 
-class _DeadlineSSLSocket(ssl.SSLSocket):
-    _base_timeout: float | None = None
+class _DeadlineSocket(_DeadlineMixin, socket.socket):
+    """A plain socket under the deadline."""
 
-    def settimeout(self, value: float | None) -> None:
-        self._base_timeout = value
-        super().settimeout(value)
 
-    def _arm(self) -> None:
-        try:
-            super().settimeout(_clamp(self._base_timeout))
-        except DeadlineExceeded as exc:
-            raise TimeoutError("deadline reached") from exc
-
-    def recv(self, *args: Any) -> bytes:
-        self._arm()
-        return super().recv(*args)
-
-    def recv_into(self, *args: Any) -> int:
-        self._arm()
-        return super().recv_into(*args)
+class _DeadlineSSLSocket(_DeadlineMixin, ssl.SSLSocket):
+    """A TLS socket under the deadline, its reads and handshake too."""
 
     def read(self, *args: Any) -> Any:
         self._arm()
         return super().read(*args)
-
-    def sendall(self, *args: Any) -> None:
-        self._arm()
-        super().sendall(*args)
-
-    def send(self, *args: Any) -> int:
-        self._arm()
-        return super().send(*args)
 
     def do_handshake(self, *args: Any) -> None:
         self._arm()

@@ -50,3 +50,17 @@ def test_enough_found_shows_no_advice(alice, named_migration):
     response = alice.get("/review/", headers={"accept-language": "en"})
     assert response.context["page"].advice.why is None
     assert 'id="match-advice"' not in response.content.decode()
+
+
+def test_people_found_are_shown_with_the_name_my_archive_gave_them(alice, named_migration):
+    """The X side of a match, as this person's archive knew it (no directory name)."""
+    from hirondelle.migration.services.names import names_for
+
+    spec, _, migration = named_migration
+    known = names_for(migration, [int(x) for x in spec.following])
+    x_id, name = next((x, n) for x, n in known.items() if n.from_archive)
+    assert_link(str(x_id), "bluesky", "friend.test", evidence="roster", asserted_by="t")
+    set_consent(str(x_id), findable=True, auto_followable=True, auto_follow_arrivals=False)
+    page = alice.get("/review/", headers={"accept-language": "en"}).content.decode()
+    assert "friend.test" in page
+    assert f"@{name.username}" in page

@@ -7,8 +7,9 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from hirondelle.identity.models import Evidence, XAccount
+from hirondelle.identity.models import Evidence
 from hirondelle.identity.services.trust import Review
+from hirondelle.migration.services.names import names_for
 from hirondelle.portal.services.current import current_migration, my_accounts
 from hirondelle.portal.services.review import DIRECTIONS, review_page, save_choices, set_trust
 from hirondelle.portal.templatetags.portal import num
@@ -65,7 +66,8 @@ def review(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")
     page = review_page(migration, direction, query)
     shown_ids = {row.match.x_id for group in page.groups for row in group.rows}
-    x_info = {x.pk: x for x in XAccount.objects.filter(pk__in=shown_ids)}
+    # The X side as this person's archive knew it (never another person's word).
+    x_info = names_for(migration, shown_ids)
     return render(
         request,
         "portal/review.html",

@@ -99,6 +99,7 @@ def test_killed_thirty_times_each_follow_exactly_once(open_peer, tmp_path: Path)
         **{k: v for k, v in os.environ.items() if not k.startswith("HIRONDELLE_")},
         "HIRONDELLE_DATA_DIR": str(tmp_path / "data"),
         "HIRONDELLE_ALLOW_PRIVATE_ADDRESSES": "1",  # the peer listens on 127.0.0.1
+        "HIRONDELLE_BLUESKY_PLC_URL": open_peer.plc,  # where the handle's DID document is
         "HIRONDELLE_ITEM_LOCK_SECONDS": "1",
         "DJANGO_SETTINGS_MODULE": "hirondelle.settings",
     }

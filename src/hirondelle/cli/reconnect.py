@@ -128,7 +128,10 @@ def connect_bluesky(handle: str, app_password: str | None, pds: str) -> None:
         identity = bluesky_identity(handle, pds.rstrip("/"))
     except OAuthError as e:
         if e.reason == "unreachable":
-            raise click.ClickException(f"Could not reach {pds}: {why_unreachable(e)}.") from e
+            raise click.ClickException(
+                f"Could not reach the servers that say where {handle} lives ({pds}, then "
+                f"its DID document's): {why_unreachable(e)}."
+            ) from e
         if e.reason == "handle":
             raise click.ClickException(f"No Bluesky account answers to {handle}.") from e
         raise click.ClickException(

@@ -264,6 +264,9 @@ def build_directory(n: int) -> float:
     """n X accounts, n network accounts, n links (evidence cycling), n consents (90% findable)."""
     from django.db import connection
 
+    from hirondelle.identity.models import Evidence
+
+    _S = {e.value: e.strength for e in Evidence}
     now = datetime(2026, 1, 1, tzinfo=UTC)
     t = time.perf_counter()
     _insert_series(
@@ -279,10 +282,13 @@ def build_directory(n: int) -> float:
     )
     _insert_series(
         "identity_link (id, x_account_id, network, network_account_id, evidence, strength, state,"
-        " asserted_by, asserted_at, updated_at)",
+        " asserted_by, asserted_at, updated_at, x_username)",
         "x, x, CASE WHEN x %% 2 = 0 THEN 'mastodon' ELSE 'bluesky' END, x, "
         "CASE x %% 5 WHEN 0 THEN 'x_oauth' WHEN 1 THEN 'roster' WHEN 2 THEN 'domain' "
-        "WHEN 3 THEN 'bridge' ELSE 'self' END, 5 - x %% 5, 'current', 'bench', %s, %s",
+        "WHEN 3 THEN 'bridge' ELSE 'self' END, "
+        f"CASE x %% 5 WHEN 0 THEN {_S['x_oauth']} WHEN 1 THEN {_S['roster']} "
+        f"WHEN 2 THEN {_S['domain']} WHEN 3 THEN {_S['bridge']} ELSE {_S['self']} END, "
+        "'current', 'bench', %s, %s, ''",
         n,
         [now, now],
     )
@@ -384,8 +390,9 @@ def bench_reverse(migrations: int) -> dict:
     # One migration per X account 1..n (the directory's accounts), all following `target`.
     _insert_series(
         f"{Migration._meta.db_table} (owner_id, x_account_id, profile, archive_path,"
-        " generation, trust_threshold, counts, created_at, updated_at)",
-        "%s, x, '{}', '', 1, 'domain', '{}', %s, %s",
+        " generation, trust_threshold, counts, created_at, updated_at,"
+        " x_username, x_display_name, import_warnings)",
+        "%s, x, '{}', '', 1, 'domain', '{}', %s, %s, '', '', '[]'",
         migrations,
         [owner, now, now],
     )
@@ -509,7 +516,7 @@ def _baseline_snapshot(path: Path) -> float:
         "identity_xaccount": "id, username, display_name, updated_at",
         "identity_networkaccount": "id, network, handle, uri, updated_at",
         "identity_link": "id, x_account_id, network, network_account_id, evidence, strength, "
-        "state, asserted_by, asserted_at, updated_at",
+        "state, asserted_by, asserted_at, updated_at, x_username",
         "identity_consent": "x_account_id, findable, auto_followable, auto_follow_arrivals, "
         "source, updated_at",
     }
@@ -531,6 +538,7 @@ def _baseline_snapshot(path: Path) -> float:
                     line.asserted_by,
                     line.asserted_at,
                     now,
+                    "",
                 ),
                 (x, True, line.followable, line.follows_arrivals, "snapshot", now),
             )

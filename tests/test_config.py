@@ -83,6 +83,8 @@ def test_documented_settings_start_without_any_warning(tmp_path):
         HIRONDELLE_UPLOAD_BYTES_PER_DAY="0",
         HIRONDELLE_BLUESKY_OAUTH="off",
         HIRONDELLE_DATABASE_URL="",
+        HIRONDELLE_RECOMMENDED_SERVERS="[]",
+        HIRONDELLE_ALLOW_PRIVATE_ADDRESSES="false",
     )
     values = {k: v for k, v in values.items() if v or k not in _NEEDS_VALUE}
     env = {**_env(tmp_path), **values}

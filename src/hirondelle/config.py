@@ -157,6 +157,13 @@ class Settings(BaseSettings):
     #: files are removed once imported, so this bounds the disk they can fill.
     upload_bytes_per_person_day: int = Field(default=16 * 1024**3, ge=0)
     upload_bytes_per_day: int = Field(default=0, ge=0)
+    #: For `hirondelle institution server`: the PDS's PDS_ADMIN_PASSWORD, its
+    #: PDS_RATE_LIMIT_BYPASS_KEY, and an admin's token on a GoToSocial or
+    #: Mastodon server (instead of options other users can see in the process
+    #: list). Stored encrypted once given.
+    pds_admin_password: str = ""
+    pds_bypass_key: str = ""
+    fedi_admin_token: str = ""
     #: Mastodon servers the sign-in page suggests to people with no account
     #: yet (a JSON list of addresses, in the order shown). Empty: a short
     #: list shipped with Hirondelle (portal/data/servers.json), by language.

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from hirondelle.cli._django import ensure_database, setup_django
+from hirondelle.config import get_settings
 
 
 def _django() -> None:
@@ -75,20 +76,20 @@ def add(slug: str, name: str, handle_domain: str, page_url: str) -> None:
 @click.argument("domain")
 @click.option(
     "--admin-password",
-    envvar="HIRONDELLE_PDS_ADMIN_PASSWORD",
-    default="",
+    default=lambda: get_settings().pds_admin_password,
+    show_default="HIRONDELLE_PDS_ADMIN_PASSWORD",
     help="PDS_ADMIN_PASSWORD of the PDS (stored encrypted).",
 )
 @click.option(
     "--bypass-key",
-    envvar="HIRONDELLE_PDS_BYPASS_KEY",
-    default="",
+    default=lambda: get_settings().pds_bypass_key,
+    show_default="HIRONDELLE_PDS_BYPASS_KEY",
     help="PDS_RATE_LIMIT_BYPASS_KEY of the PDS, if set (stored encrypted).",
 )
 @click.option(
     "--admin-token",
-    envvar="HIRONDELLE_FEDI_ADMIN_TOKEN",
-    default="",
+    default=lambda: get_settings().fedi_admin_token,
+    show_default="HIRONDELLE_FEDI_ADMIN_TOKEN",
     help="An admin's access token on the GoToSocial/Mastodon server (encrypted).",
 )
 @click.option("--app-token", default="", help="An application token for registrations.")

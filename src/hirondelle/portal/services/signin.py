@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model, login
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from hirondelle.config import get_settings
@@ -238,6 +240,27 @@ def sign_in_bluesky(
         raise SignInError(_identity_failure(e, handle, server)) from e
     credentials = {"identifier": identity.handle or handle, "app_password": app_password.strip()}
     return sign_in(request, Network.BLUESKY, identity.pds, credentials)
+
+
+_NEXT_KEY = "hirondelle.signin_next"
+
+
+def remember_next(request: HttpRequest, target: str) -> None:
+    """Where to go once signed in (a page of this site only: never another host)."""
+    if (
+        target
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+        and target.startswith("/")
+        and not target.startswith("//")
+    ):
+        request.session[_NEXT_KEY] = target
+
+
+def page_after_signin(request: HttpRequest) -> str:
+    """The page the person was on before signing in (remembered once), else home."""
+    return request.session.pop(_NEXT_KEY, None) or reverse("portal:home")
 
 
 @dataclass

@@ -8,7 +8,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
 from hirondelle.portal.services import bluesky_oauth as service
-from hirondelle.portal.services.signin import SignInError
+from hirondelle.portal.services.signin import SignInError, page_after_signin
 from hirondelle.portal.views._limits import rate_limited
 
 
@@ -33,7 +33,7 @@ def signin_bluesky_oauth_callback(request: HttpRequest) -> HttpResponse:
         messages.error(request, e.message)
         return redirect("portal:signin")
     messages.success(request, _("Signed in as %(handle)s.") % {"handle": account.handle})
-    return redirect("portal:home")
+    return redirect(page_after_signin(request))
 
 
 @require_GET

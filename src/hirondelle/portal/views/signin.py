@@ -25,6 +25,7 @@ def signin(request: HttpRequest) -> HttpResponse:
     from hirondelle.portal.services.bluesky_oauth import offer
     from hirondelle.portal.services.servers import shipped_list, suggested_servers
 
+    service.remember_next(request, request.GET.get("next", ""))
     return render(
         request,
         "portal/signin.html",
@@ -64,7 +65,7 @@ def signin_mastodon_callback(request: HttpRequest) -> HttpResponse:
         messages.error(request, e.message)
         return redirect("portal:signin")
     messages.success(request, _("Signed in as %(handle)s.") % {"handle": account.handle})
-    return redirect("portal:home")
+    return redirect(service.page_after_signin(request))
 
 
 @require_POST
@@ -81,7 +82,7 @@ def signin_bluesky(request: HttpRequest) -> HttpResponse:
         messages.error(request, e.message)
         return redirect("portal:signin")
     messages.success(request, _("Signed in as %(handle)s.") % {"handle": account.handle})
-    return redirect("portal:home")
+    return redirect(service.page_after_signin(request))
 
 
 @require_POST

@@ -75,3 +75,7 @@ def make_institution(institution_pds, tag):
         return inst
 
     return make
+
+
+# The institution's own Mastodon/GoToSocial server: a MOCK (see tests/support/fedi_server.py).
+from tests.support.fedi_server import _fedi_server, fedi_peer  # noqa: E402, F401

@@ -183,15 +183,17 @@ def provision(slug: str, dry_run: bool, network: str) -> None:
                 )
         fedi = inst.servers.filter(kind__in=["gotosocial", "mastodon"]).exists()
         if network in ("fediverse", "all") and fedi:
-            for warning in fediverse.budget_warnings(inst):
-                click.secho(f"! {warning}", fg="yellow", err=True)
             if dry_run:
+                for warning in fediverse.budget_warnings(inst):
+                    click.secho(f"! {warning}", fg="yellow", err=True)
                 calls = fediverse.planned_calls(inst)
                 for call in calls:
                     click.echo(call)
                 click.echo(f"{len(calls)} fediverse calls would be made.")
                 return
             freport = fediverse.provision(inst)
+            for warning in freport.warnings:
+                click.secho(f"! {warning}", fg="yellow", err=True)
             click.echo(
                 f"Fediverse: {freport.registered} registered, {freport.approved} approved, "
                 f"{freport.adopted} adopted, {freport.profiles} profiles pointed at the page, "
@@ -220,6 +222,7 @@ def invite(slug: str) -> None:
 def status(slug: str) -> None:
     """Per official: invited, claimed, history imported, verified."""
     _django()
+    from hirondelle.institutions.services.status import fediverse_step
     from hirondelle.institutions.services.status import status as get_status
 
     inst = _get(slug)
@@ -227,6 +230,13 @@ def status(slug: str) -> None:
     click.echo(f"{inst.name}: {s.total} officials, {s.arrived} arrived.")
     click.echo("Bluesky: " + ", ".join(f"{k} {v}" for k, v in sorted(s.bluesky.items())))
     click.echo("Fediverse: " + ", ".join(f"{k} {v}" for k, v in sorted(s.fediverse.items())))
+    if inst.servers.filter(kind__in=["gotosocial", "mastodon"]).exists():
+        approved = sum(s.fediverse[k] for k in ("approved", "claimed"))
+        click.echo(
+            f"Fediverse approval: {approved} approved, {s.fedi_awaiting_approval} awaiting "
+            f"the server admin's approval, {s.fedi_awaiting_email} awaiting the official's "
+            "e-mail confirmation."
+        )
     click.echo(
         f"Verified: {s.bluesky_verified} on Bluesky, {s.relme_verified} by rel=me; "
         f"history imported: {s.history_imported}."
@@ -236,6 +246,7 @@ def status(slug: str) -> None:
             f"  {o.name:<32} {o.bluesky_state:<9} {o.bluesky_handle or '-':<36} "
             f"{o.fediverse_state:<10} {'✓' if o.bluesky_verified else '·'}"
             f"{'✓' if o.relme_verified else '·'}"
+            + (f"  {fediverse_step(o)}" if o.fediverse_state != "pending" else "")
         )
 
 

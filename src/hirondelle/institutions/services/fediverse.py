@@ -25,6 +25,8 @@ from hirondelle.networks.institution import handles
 from hirondelle.networks.institution.fediverse import (
     MASTODON_SIGNUPS_PER_30MIN,
     FediverseServer,
+    RegistrationRefused,
+    signup_reason,
     tootctl_command,
 )
 from hirondelle.networks.institution.pds import random_password
@@ -103,6 +105,48 @@ def budget_warnings(institution: Institution) -> list[str]:
     return []
 
 
+def _registration_advice(server: Server, official: Official, exc: Exception) -> str:
+    """What the operator does when the server will not register an official."""
+    institution = official.institution
+    head = f"{server.url} refused to register {official.name} ({official.email}): {exc}"
+    F = Official.Fediverse
+    left = institution.officials.filter(fediverse_state=F.PENDING, existing_fediverse="").count()
+    again = (
+        "then run `hirondelle institution provision "
+        f"{institution.slug}` again (the officials already registered are kept)."
+    )
+    text = str(exc).lower()
+    if isinstance(exc, RegistrationRefused):
+        why = (
+            "the invite code is wrong, expired or used up"
+            if server.secret("invite_code")
+            else "registrations are closed and no invite code is set"
+        )
+        return (
+            f"{head}. On the Mastodon server {why}. Create an invite (Preferences › Invite "
+            f"people) that never expires, with at least {left} uses, set it with "
+            f"`hirondelle institution server {institution.slug} mastodon {server.url} "
+            f"{server.domain} --invite-code CODE`, {again}"
+        )
+    if "registration is not open" in text:
+        return (
+            f"{head}. Set accounts-registration-open: true in GoToSocial's config.yaml for "
+            f"the roll-out (new accounts still wait for approval), restart it, {again}"
+        )
+    if "sign-ups" in text or "backlog" in text:
+        return (
+            f"{head}. Set accounts-registration-daily-limit and "
+            "accounts-registration-backlog-limit to 0 in GoToSocial's config.yaml for the "
+            f"roll-out, restart it, {again}"
+        )
+    if "taken" in text or "not available" in text:
+        return (
+            f"{head}. The name or the e-mail is already used on the server by another "
+            f"account: fix the roster row (e-mail) or free the name on the server, {again}"
+        )
+    return f"{head}. Fix this on the server, {again}"
+
+
 def tootctl_script(institution: Institution) -> str:
     """Shell commands creating every remaining account from the Mastodon server itself."""
     lines = ["#!/bin/sh", "set -e", f"# {institution.name}: accounts to create"]
@@ -177,16 +221,23 @@ def _one(fedi, server, host, institution, official, report, user) -> None:
                 email=official.email,
                 password=official.fediverse_secret["password"],
                 invite_code=str(server.secret("invite_code")),
-                reason=f"{institution.name}: {official.group}".strip(": "),
+                reason=signup_reason(official.name, official.group, institution.name),
             )
-        except Refused:
+        except RegistrationRefused as exc:
+            raise InstitutionError(_registration_advice(server, official, exc)) from exc
+        except Refused as exc:
             existing = fedi.find_local(username)
             if existing is None or (existing.get("email") or "").lower() not in (
                 "",
                 official.email.lower(),
             ):
-                raise
+                raise InstitutionError(_registration_advice(server, official, exc)) from exc
             token = ""  # made by an interrupted run: approved below, token after the claim
+            report.warnings.append(
+                f"{official.fediverse_address} was registered by a run that was stopped "
+                "before it kept the account's token: the official sets the profile field "
+                f"({FIELD_NAME}: {institution.page_url}) after confirming their e-mail."
+            )
         official.fediverse_secret = {**official.fediverse_secret, "token": token}
         official.fediverse_state = F.REGISTERED
         official.save()
@@ -194,11 +245,19 @@ def _one(fedi, server, host, institution, official, report, user) -> None:
         audit.record(official, f"registered {official.fediverse_address}", user=user)
     if official.fediverse_state == F.REGISTERED:
         username = official.fediverse_address.split("@")[0]
-        account = fedi.find_local(username)
+        try:
+            account = fedi.find_local(username)
+            if account is not None and not account.get("approved", False):
+                fedi.approve(str(account["id"]))
+        except AuthExpired as exc:
+            raise InstitutionError(
+                f"{server.url} did not let the admin token approve {official.name}'s "
+                f"account ({exc}). Use the token of an account with the Admin role "
+                f"(`hirondelle institution server {institution.slug} {server.kind} "
+                f"{server.url} {server.domain} --admin-token …`), then run provision again."
+            ) from exc
         if account is None:
             raise InstitutionError(f"{official.fediverse_address} is not on {server.url}.")
-        if not account.get("approved", False):
-            fedi.approve(str(account["id"]))
         official.fediverse_id = str(account["id"])
         url = (account.get("account") or {}).get("url") or f"https://{host}/@{username}"
         official.fediverse_url = url

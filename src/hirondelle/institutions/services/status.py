@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from hirondelle.institutions.models import Institution, Official
 
-__all__ = ["InstitutionStatus", "status"]
+__all__ = ["InstitutionStatus", "fediverse_step", "status"]
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,10 @@ class InstitutionStatus:
     relme_verified: int
     history_imported: int
     arrived: int
+    #: registered on the institution's server, not yet approved by its admin
+    fedi_awaiting_approval: int = 0
+    #: approved; the profile waits for the official to confirm their e-mail
+    fedi_awaiting_email: int = 0
 
 
 def status(institution: Institution) -> InstitutionStatus:
@@ -43,4 +47,22 @@ def status(institution: Institution) -> InstitutionStatus:
             for o in officials
             if o.bluesky_state in arrived_states or o.fediverse_state in fedi_arrived
         ),
+        fedi_awaiting_approval=fediverse[Official.Fediverse.REGISTERED],
+        fedi_awaiting_email=sum(
+            1
+            for o in officials
+            if o.fediverse_state == Official.Fediverse.APPROVED and not o.relme_set
+        ),
     )
+
+
+def fediverse_step(official: Official) -> str:
+    """Where an official's fediverse account stands, in words (for `institution status`)."""
+    F = Official.Fediverse
+    return {
+        F.PENDING: "to register",
+        F.REGISTERED: "awaiting approval",
+        F.APPROVED: "approved, awaiting e-mail confirmation",
+        F.CLAIMED: "claimed",
+        F.ADOPTED: "adopted",
+    }.get(official.fediverse_state, official.fediverse_state)

@@ -36,10 +36,26 @@ from hirondelle.networks.institution._http import http_client
 __all__ = [
     "MASTODON_SIGNUPS_PER_30MIN",
     "FediverseServer",
+    "RegistrationRefused",
+    "signup_reason",
     "tootctl_command",
 ]
 
 MASTODON_SIGNUPS_PER_30MIN = 5
+#: GoToSocial's SignUpReason (internal/validate/formvalidation.go), when a reason is required
+REASON_MIN, REASON_MAX = 40, 500
+
+
+class RegistrationRefused(Refused):
+    """The server will not register anyone with these settings (Mastodon answers 403:
+    registrations closed and the invite code missing, wrong, expired or used up)."""
+
+
+def signup_reason(name: str, group: str, institution: str) -> str:
+    """A sign-up reason GoToSocial accepts (40 to 500 characters); Mastodon shows it to admins."""
+    who = f"{name} ({group})" if group else name
+    text = f"Compte officiel de {who}, créé par {institution} avec Hirondelle."
+    return text[:REASON_MAX]
 
 
 def tootctl_command(username: str, email: str) -> str:
@@ -97,18 +113,25 @@ class FediverseServer:
             )
         if response.status_code >= 500:
             raise Unavailable(f"{self.url} failed on {path} ({response.status_code}).")
-        if response.status_code in (401, 403):
-            raise AuthExpired(f"{self.url} refused the token for {path}.", status=401)
-        if response.status_code == 404:
-            raise NotFound(f"{self.url}: {path} not found.", status=404)
         try:
             body = response.json() if response.content else {}
         except ValueError as exc:
-            raise InvalidResponse(f"{self.url} answered {path} with something not JSON.") from exc
-        if response.status_code >= 400:
-            detail = body.get("error") or body.get("detail") or response.text[:200]
-            raise Refused(f"{self.url} refused {path}: {detail}", status=response.status_code)
-        return body
+            if response.status_code < 400:
+                raise InvalidResponse(
+                    f"{self.url} answered {path} with something not JSON."
+                ) from exc
+            body = {}
+        if response.status_code < 400:
+            return body
+        detail = str(
+            (body.get("error") or body.get("detail") if isinstance(body, dict) else "")
+            or response.text[:200]
+        )[:300]
+        if response.status_code in (401, 403):
+            raise AuthExpired(f"{self.url} refused the token for {path}: {detail}", status=401)
+        if response.status_code == 404:
+            raise NotFound(f"{self.url}: {path} not found.", status=404)
+        raise Refused(f"{self.url} refused {path}: {detail}", status=response.status_code)
 
     def register(
         self,
@@ -132,23 +155,35 @@ class FediverseServer:
             form["invite_code"] = invite_code
         if reason:
             form["reason"] = reason
-        body = self._call("POST", "/api/v1/accounts", self.app_token or self.admin_token, data=form)
+        try:
+            body = self._call(
+                "POST", "/api/v1/accounts", self.app_token or self.admin_token, data=form
+            )
+        except AuthExpired as exc:
+            if self.kind == "mastodon" and "not allowed" in str(exc):
+                raise RegistrationRefused(str(exc), status=403) from exc
+            raise
         token = body.get("access_token")
         if not token:
             raise InvalidResponse(f"{self.url} created no token for {username}.")
         return token
 
     def find_local(self, username: str) -> dict | None:
-        """The admin view of a local account by exact username (it may exist from a past run)."""
-        found = self._call(
-            "GET",
-            "/api/v1/admin/accounts",
-            self.admin_token,
-            params={"username": username, "local": "true"},
-        )
-        for account in found or []:
-            if str(account.get("username", "")).lower() == username.lower():
-                return account
+        """The admin view of a local account by exact username (it may exist from a past run).
+
+        Mastodon's v1 admin list shows active accounts unless asked for pending
+        ones (GoToSocial shows all): pending accounts are looked up second.
+        """
+        for extra in ({}, {"pending": "true"}):
+            found = self._call(
+                "GET",
+                "/api/v1/admin/accounts",
+                self.admin_token,
+                params={"username": username, "local": "true", **extra},
+            )
+            for account in found or []:
+                if str(account.get("username", "")).lower() == username.lower():
+                    return account
         return None
 
     def approve(self, account_id: str) -> None:

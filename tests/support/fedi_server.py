@@ -30,6 +30,9 @@ Mastodon mode (`engine="mastodon"`):
 - `scheduled_at` in the past, or less than 5 minutes ahead, is ignored: the
   status is published now, dated now (app/services/post_status_service.rb
   `scheduled_in_the_past?`); mastodon-mock already does this.
+- a status's length counts every URL as 23 characters and a remote mention
+  by its username only (app/validators/status_length_validator.rb), where
+  mastodon-mock counts raw characters (both engines here).
 
 GoToSocial mode (`engine="gotosocial"`):
 - no invite codes; `POST /api/v1/accounts` needs `accounts-registration-open`
@@ -55,6 +58,7 @@ backdated post is filtered out of them.
 
 from __future__ import annotations
 
+import contextvars
 import re
 import threading
 import time
@@ -104,6 +108,8 @@ MIN_SCHEDULE_OFFSET = timedelta(minutes=5)
 #: Mastodon's UsernameValidator (local accounts), GoToSocial's regexes.Username
 _MASTODON_USERNAME = re.compile(r"^[a-z0-9_]+([a-z0-9_.-]+[a-z0-9_]+)?$", re.I)
 _GTS_USERNAME = re.compile(r"^[a-z0-9_]{1,64}$")
+_URL = re.compile(r"https?://\S+", re.I)
+_WEIGHTED = contextvars.ContextVar("fedi_weighted_length", default=False)
 _MENTION = re.compile(r"(?<![\w/])@([a-z0-9_]+)(?:@([a-z0-9.-]+))?", re.I)
 
 
@@ -369,6 +375,7 @@ def _router() -> APIRouter:
                 backdate = True
         with request.app.state.session_factory() as db:
             account = db.get(Account, me.id)
+            _WEIGHTED.set(True)
             answer = await mock_statuses.post_status(request, db, config, account)
             if not backdate or not isinstance(answer, dict):
                 return answer
@@ -488,8 +495,39 @@ def _gts_refusal(state, db, username, reason, taken_name, taken_email, email):
     return None
 
 
+def _count_like_mastodon() -> None:
+    """Make mastodon-mock's length check weigh URLs and mentions as Mastodon does, for the
+    requests of this server only (a context variable set by its status route)."""
+    from mastodon_mock.routers import statuses
+
+    raw_check = statuses._validate_status_params
+    if getattr(raw_check, "fedi_weighted", False):
+        return
+
+    def check(params: dict[str, Any]):
+        if _WEIGHTED.get():
+            text = str(params.get("status") or "")
+            weighted = _MENTION.sub(lambda m: "@" + m.group(1), _URL.sub("x" * 23, text))
+            if len(weighted) > statuses.MAX_STATUS_CHARACTERS:
+                limit = statuses.MAX_STATUS_CHARACTERS
+                return JSONResponse(
+                    {
+                        "error": "Validation failed: Text is too long "
+                        f"(maximum is {limit} characters)"
+                    },
+                    status_code=422,
+                )
+            params = {**params, "status": weighted}
+        return raw_check(params)
+
+    check.fedi_weighted = True
+    statuses._validate_status_params = check
+
+
 def build_app(settings: FediSettings) -> FastAPI:
     from mastodon_mock.app import create_app
+
+    _count_like_mastodon()
 
     app = create_app(
         MastodonMockConfig(

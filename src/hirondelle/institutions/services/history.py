@@ -101,6 +101,9 @@ def _plan_fediverse(official: Official, migration: Migration, user) -> Republish
     backdate = server.kind == "gotosocial"
     credentials = {"access_token": token, **({"backdate": True} if backdate else {})}
     account = connect_account(migration.owner, Network.MASTODON, server.url, credentials)
+    if official.history_account is None:  # so that finish_history sees it through
+        official.history_account = account
+        official.save(update_fields=["history_account", "updated_at"])
     options = (
         compose.Options(language="fr", visibility="public", date_line="none")
         if backdate

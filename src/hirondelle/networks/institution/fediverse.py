@@ -10,8 +10,10 @@ limits (accounts-registration-daily-limit, -backlog-limit; 0 turns them off).
 
 GoToSocial publishes a status with `scheduled_at` in the past as a backdated
 post (no notifications, not pushed to timelines; no replies to others, no
-boosts); Mastodon refuses a `scheduled_at` less than 5 minutes ahead, so
-history republished there stays dated today, unlisted.
+boosts, no mentions of others, no polls; internal/processing/status/create.go);
+Mastodon ignores a `scheduled_at` less than 5 minutes ahead and publishes at
+once, dated now (post_status_service.rb), so history republished there is
+dated today, unlisted, each post stating its original date.
 """
 
 from __future__ import annotations

@@ -600,7 +600,7 @@ class MastodonAdapter:
             body["quoted_status_id"] = post.quote.uri  # Mastodon ≥ 4.5; others ignore it
         if self.backdate and post.created_at is not None:
             # GoToSocial only (instance-allow-backdating-statuses): no notifications, no
-            # timelines; Mastodon would refuse a scheduled_at less than 5 minutes ahead.
+            # timelines; Mastodon ignores a past scheduled_at and posts it dated now.
             body["scheduled_at"] = post.created_at.isoformat()
         data = self._call(
             "POST",

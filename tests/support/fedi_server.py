@@ -51,9 +51,12 @@ GoToSocial mode (`engine="gotosocial"`):
   of others and polls (403); less than 5 minutes ahead is 422
   (internal/processing/status/create.go, docs/user_guide/importing_posts.md).
 
-Not imitated: federation, e-mail sending, OAuth scopes, GoToSocial's ULIDs
-(ids here keep mastodon-mock's order), timelines' pagination after a
-backdated post is filtered out of them.
+Both: the admin v1 account list shows active accounts by default on Mastodon
+and every account on GoToSocial. Not imitated: federation, e-mail sending,
+OAuth scopes, GoToSocial's ULIDs (ids here keep mastodon-mock's order),
+timelines' pagination after a backdated post is filtered out of them, and
+"new post" notifications to followers (mastodon-mock only notifies mentions,
+which a backdated post cannot have).
 """
 
 from __future__ import annotations
@@ -329,6 +332,40 @@ def _router() -> APIRouter:
             state.registered[account.id] = _now()
             db.commit()
         return answer
+
+    @router.get("/api/v1/admin/accounts")
+    def admin_accounts(request: Request) -> Any:
+        """v1 list: Mastodon shows active accounts unless asked for another status
+        (api/v1/admin/accounts_controller.rb), GoToSocial every status
+        (internal/api/client/admin/accountsgetv1.go)."""
+        from mastodon_mock.serializers.admin import serialize_admin_account
+
+        q = request.query_params
+        wanted = [k for k in ("active", "pending", "disabled", "suspended") if q.get(k) == "true"]
+        if not wanted and _state(request).settings.engine != "gotosocial":
+            wanted = ["active"]
+        with request.app.state.session_factory() as db:
+            rows = db.scalars(
+                select(Account)
+                .where(
+                    Account.domain.is_not(None)
+                    if q.get("remote") == "true"
+                    else Account.domain.is_(None)
+                )
+                .where(Account.username.contains(q.get("username") or ""))
+                .order_by(Account.id)
+            ).all()
+
+            def status_of(a) -> str:
+                if a.suspended:
+                    return "suspended"
+                if not a.approved:
+                    return "pending"
+                return "disabled" if a.disabled else "active"
+
+            chosen = [a for a in rows if not wanted or status_of(a) in wanted]
+            limit = int(q.get("limit") or 100)
+            return [serialize_admin_account(db, a, get_config(request)) for a in chosen[:limit]]
 
     @router.post("/api/v1/admin/accounts/{account_id}/approve")
     def approve(account_id: str, request: Request) -> Any:

@@ -157,3 +157,44 @@ def test_mastodon_ignores_a_past_scheduled_at_and_gotosocial_backdates(fedi_peer
         "POST", "/api/v1/statuses", USER_TOKEN, data={"status": "b", "scheduled_at": past}
     )
     assert off.status_code == 403
+
+
+def test_history_command_uses_only_the_officials_own_uploads(
+    fedi_peer, tmp_path, django_user_model
+):
+    from click.testing import CliRunner
+
+    from hirondelle.cli import main
+
+    fedi_peer.reset(engine="gotosocial")
+    official = claimed_official(fedi_peer, "gotosocial", "cmd")
+    inst = official.institution
+    run = CliRunner().invoke
+    first = run(main, ["institution", "history", inst.slug, "--network", "fediverse"])
+    assert first.exit_code == 0, first.output
+    assert "no archive yet" in first.output
+    assert "History planned for 0 of 1 officials" in first.output
+
+    # someone else's archive is not the official's consent: still nothing planned
+    stranger = django_user_model.objects.create(username="stranger")
+    import_archive(write_archive(tmp_path / "x", sample_spec(seed=2, n_posts=4)), owner=stranger)
+    assert (
+        "no archive yet"
+        in run(main, ["institution", "history", inst.slug, "--network", "fediverse"]).output
+    )
+
+    owner = django_user_model.objects.create(username="cmd-official")
+    spec = sample_spec(seed=6, n_posts=8, account_id=str(x_id_from_db(official.x_id)))
+    import_archive(write_archive(tmp_path / "own", spec), owner=owner)
+    planned = run(main, ["institution", "history", inst.slug, "--network", "fediverse"])
+    assert "History planned for 1 of 1 officials" in planned.output
+    assert " 0 new" not in planned.output
+    again = run(main, ["institution", "history", inst.slug, "--network", "fediverse"])
+    assert " 0 new" in again.output  # nothing planned twice
+
+    assert "history imported: 0" in run(main, ["institution", "status", inst.slug]).output
+    official.refresh_from_db()
+    running.run_until_idle([official.history_account], sleep=time.sleep)
+    assert "history imported: 1" in run(main, ["institution", "status", inst.slug]).output
+    statuses = read_back(fedi_peer, official)
+    assert {parsed(s) for s in statuses} <= own_dates(spec)

@@ -47,6 +47,7 @@ def institution() -> None:
         hirondelle institution provision assemblee
         hirondelle institution invite assemblee
         hirondelle institution verify assemblee
+        hirondelle institution history assemblee --network fediverse
         hirondelle institution pages assemblee ./site
         hirondelle institution publish assemblee
     """
@@ -219,13 +220,57 @@ def invite(slug: str) -> None:
 
 @institution.command()
 @click.argument("slug")
+@click.argument("x_usernames", nargs=-1)
+@click.option(
+    "--network",
+    type=click.Choice(["bluesky", "fediverse"]),
+    required=True,
+    help="Where to republish: the institution's PDS, or its GoToSocial/Mastodon server.",
+)
+def history(slug: str, x_usernames: tuple[str, ...], network: str) -> None:
+    """Republish the officials' own posts from the archives they uploaded on the portal.
+
+    Only an official's own archive is used (uploading it is their consent);
+    own posts and threads only. The background worker publishes them at the
+    network's pace; run it again at any time, nothing is planned twice.
+    """
+    _django()
+    from hirondelle.institutions.services.history import plan_histories
+
+    try:
+        plans = plan_histories(
+            _get(slug),
+            network="mastodon" if network == "fediverse" else "bluesky",
+            x_usernames=list(x_usernames) or None,
+        )
+    except _errors() as exc:
+        raise click.ClickException(str(exc)) from exc
+    for p in plans:
+        if p.summary is None:
+            click.echo(f"  {p.official.name}: {p.reason}")
+        else:
+            click.echo(
+                f"  {p.official.name}: {p.summary.posts} posts ({p.summary.parts} parts), "
+                f"{p.summary.added} new"
+            )
+    planned = sum(1 for p in plans if p.summary is not None)
+    click.echo(
+        f"History planned for {planned} of {len(plans)} officials; `hirondelle worker` "
+        "(or `serve`) publishes it; `institution status` shows when it is done."
+    )
+
+
+@institution.command()
+@click.argument("slug")
 def status(slug: str) -> None:
     """Per official: invited, claimed, history imported, verified."""
     _django()
+    from hirondelle.institutions.services.history import refresh_histories
     from hirondelle.institutions.services.status import fediverse_step
     from hirondelle.institutions.services.status import status as get_status
 
     inst = _get(slug)
+    refresh_histories(inst)
     s = get_status(inst)
     click.echo(f"{inst.name}: {s.total} officials, {s.arrived} arrived.")
     click.echo("Bluesky: " + ", ".join(f"{k} {v}" for k, v in sorted(s.bluesky.items())))

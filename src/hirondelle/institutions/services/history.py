@@ -14,10 +14,12 @@ backdated through a past `scheduled_at`, public, with no date line.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.utils import timezone
 
 from hirondelle import compose
-from hirondelle.institutions.models import Official
+from hirondelle.institutions.models import Institution, Official
 from hirondelle.institutions.services import audit, fediverse
 from hirondelle.institutions.services.bluesky import _server, pds_client
 from hirondelle.institutions.services.errors import InstitutionError
@@ -26,7 +28,14 @@ from hirondelle.migration.services.accounts import connect_account
 from hirondelle.migration.services.republishing import RepublishSummary, plan_republish
 from hirondelle.networks.base import ActionKind, Network
 
-__all__ = ["OWN_POSTS", "finish_history", "plan_history"]
+__all__ = [
+    "OWN_POSTS",
+    "HistoryPlan",
+    "finish_history",
+    "plan_histories",
+    "plan_history",
+    "refresh_histories",
+]
 
 #: what an institution republishes: the official's own words, nothing of others'
 OWN_POSTS = compose.Filters(include_replies=False, include_retweets=False)
@@ -113,3 +122,62 @@ def _plan_fediverse(official: Official, migration: Migration, user) -> Republish
     how = "backdated" if backdate else "unlisted and dated"
     audit.record(official, f"fediverse history planned: {summary.posts} posts, {how}", user=user)
     return summary
+
+
+@dataclass
+class HistoryPlan:
+    official: Official
+    summary: RepublishSummary | None = None
+    #: why nothing was planned (no archive uploaded yet, account not ready)
+    reason: str = ""
+
+
+def plan_histories(
+    institution: Institution,
+    *,
+    network: str,
+    x_usernames: list[str] | None = None,
+    user=None,
+) -> list[HistoryPlan]:
+    """Plan the history of every official who uploaded their own archive (their consent).
+
+    An official's archive is a migration of their own X account, uploaded by
+    them on the portal; officials without one are listed with what to do.
+    Running it again plans nothing twice (the plan items' keys).
+    """
+    from hirondelle.migration.tasks import schedule
+
+    officials = institution.officials.order_by("name", "pk")
+    if x_usernames:
+        wanted = {u.lower().lstrip("@") for u in x_usernames}
+        officials = [o for o in officials if o.x_username.lower() in wanted]
+    plans = []
+    for official in officials:
+        migration = Migration.objects.filter(x_account_id=official.x_id).order_by("-pk").first()
+        if migration is None:
+            plans.append(
+                HistoryPlan(
+                    official,
+                    reason="no archive yet: the official uploads their X archive on the portal",
+                )
+            )
+            continue
+        try:
+            summary = plan_history(official, migration, network=network, user=user)
+        except InstitutionError as exc:
+            plans.append(HistoryPlan(official, reason=str(exc)))
+            continue
+        official.refresh_from_db()
+        if official.history_account is not None:
+            schedule(official.history_account)
+        plans.append(HistoryPlan(official, summary))
+    return plans
+
+
+def refresh_histories(institution: Institution) -> int:
+    """Mark finished histories as imported; returns how many officials' are."""
+    for official in institution.officials.exclude(history_account=None).filter(
+        history_imported_at=None
+    ):
+        finish_history(official)
+    return institution.officials.exclude(history_imported_at=None).count()

@@ -209,7 +209,7 @@ def test_a_run_killed_midway_resumes_and_makes_nothing_twice(fedi_peer, monkeypa
     assert {o.fediverse_state for o in new_officials(inst)} == {"approved"}
     second = new_officials(inst)[1]
     assert second.fediverse_secret["token"] == ""  # lost with the killed run, and said so:
-    assert f"{second.fediverse_address} was registered by a run that was stopped" in result.output
+    assert f"{second.fediverse_address} already existed on the server" in result.output
     again = provision_cli(inst.slug)
     assert "0 registered, 0 approved" in again.output
 
@@ -308,3 +308,27 @@ def test_dry_run_lists_the_fediverse_calls_and_changes_nothing(institution, fedi
     assert fedi_peer.admin_accounts() == []
     report = fediverse.provision(institution)
     assert report.registered == 3  # the dry run registered nobody
+
+
+def test_mastodon_signup_limit_stops_with_the_way_on(fedi_peer):
+    """rack_attack.rb: 5 sign-ups per 30 minutes per address; tootctl makes the rest."""
+    inst = make(fedi_peer, invite=fedi_peer.invite(max_uses=10), n=8)
+    result = provision_cli(inst.slug)
+    assert result.exit_code == 1
+    sixth = new_officials(inst)[5]
+    assert f"next {sixth.name} ({sixth.email})" in result.output
+    assert "2 officials left" in result.output
+    assert f"hirondelle institution tootctl {inst.slug}" in result.output
+    assert len(fedi_peer.admin_accounts()) == 5
+    assert {o.fediverse_state for o in new_officials(inst)[:5]} == {"approved"}
+
+
+def test_mastodon_signup_limit_is_announced_with_the_tootctl_way(institution):
+    load_roster(
+        institution, roster_csv(12, email_tag="fedi", fediverse={3: "deja@mastodon.example"})
+    )
+    [warning] = fediverse.budget_warnings(institution)
+    assert "5 sign-ups every 30 minutes" in warning
+    script = fediverse.tootctl_script(institution)
+    assert script.count("bin/tootctl accounts create") == 11  # one has an address already
+    assert "--confirmed --approve" in script

@@ -20,7 +20,7 @@ import httpx
 from hirondelle.institutions.models import Institution, Official, Server
 from hirondelle.institutions.services import audit
 from hirondelle.institutions.services.errors import InstitutionError
-from hirondelle.networks.errors import AuthExpired, Refused
+from hirondelle.networks.errors import AuthExpired, RateLimited, Refused
 from hirondelle.networks.institution import handles
 from hirondelle.networks.institution.fediverse import (
     MASTODON_SIGNUPS_PER_30MIN,
@@ -225,6 +225,18 @@ def _one(fedi, server, host, institution, official, report, user) -> None:
             )
         except RegistrationRefused as exc:
             raise InstitutionError(_registration_advice(server, official, exc)) from exc
+        except RateLimited as exc:
+            left = institution.officials.filter(
+                fediverse_state=F.PENDING, existing_fediverse=""
+            ).count()
+            raise InstitutionError(
+                f"{server.url} accepts no more sign-ups from this address for now "
+                f"(Mastodon: {MASTODON_SIGNUPS_PER_30MIN} every 30 minutes); {left} officials "
+                f"left, next {official.name} ({official.email}). Run provision again in 30 "
+                "minutes, or create the rest on the server with the commands of "
+                f"`hirondelle institution tootctl {institution.slug}`, then run provision "
+                "again to approve them and point their profiles at the page."
+            ) from exc
         except Refused as exc:
             existing = fedi.find_local(username)
             if existing is None or (existing.get("email") or "").lower() not in (
@@ -234,9 +246,10 @@ def _one(fedi, server, host, institution, official, report, user) -> None:
                 raise InstitutionError(_registration_advice(server, official, exc)) from exc
             token = ""  # made by an interrupted run: approved below, token after the claim
             report.warnings.append(
-                f"{official.fediverse_address} was registered by a run that was stopped "
-                "before it kept the account's token: the official sets the profile field "
-                f"({FIELD_NAME}: {institution.page_url}) after confirming their e-mail."
+                f"{official.fediverse_address} already existed on the server (made with "
+                "tootctl, or by a run stopped before it kept the account's token): the "
+                f"official sets the profile field ({FIELD_NAME}: {institution.page_url}) "
+                "after confirming their e-mail."
             )
         official.fediverse_secret = {**official.fediverse_secret, "token": token}
         official.fediverse_state = F.REGISTERED

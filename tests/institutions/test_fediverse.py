@@ -217,6 +217,16 @@ def test_a_run_killed_midway_resumes_and_makes_nothing_twice(fedi_peer, monkeypa
 def test_gotosocial_registration_needs_it_open_and_a_reason_then_approval(fedi_peer):
     fedi_peer.reset(engine="gotosocial", registration_open=False)
     inst = make(fedi_peer, kind="gotosocial", n=3)
+    app_token = fedi_peer.app_token()  # GoToSocial registers with a user's token only
+    refused = fedi_peer.call("POST", "/api/v1/accounts", app_token, data={"username": "x"})
+    assert refused.status_code == 401
+    set_server(
+        inst,
+        "gotosocial",
+        fedi_peer.base_url,
+        "social.senat.example",
+        credentials={"app_token": app_token},
+    )
     result = provision_cli(inst.slug)
     assert result.exit_code == 1
     assert new_officials(inst)[0].name in result.output

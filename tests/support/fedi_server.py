@@ -35,7 +35,9 @@ Mastodon mode (`engine="mastodon"`):
   mastodon-mock counts raw characters (both engines here).
 
 GoToSocial mode (`engine="gotosocial"`):
-- no invite codes; `POST /api/v1/accounts` needs `accounts-registration-open`
+- no invite codes; `POST /api/v1/accounts` needs a user's token (not an
+  application's: internal/api/client/accounts/accountcreate.go),
+  `accounts-registration-open`
   (400 "registration is not open for this server"), a reason of 40 to 500
   characters when `accounts-reason-required` (its default), a free username
   and e-mail (409), and stays under the daily and backlog limits (422)
@@ -283,6 +285,9 @@ def _router() -> APIRouter:
         token_row, _account = _token_account(request)
         if token_row is None:
             return _error(401, "The access token is invalid")
+        if settings.engine == "gotosocial" and token_row.account_id is None:
+            # accountcreate.go: TokenAuth(c, true, true, true, …) wants a user's token
+            return _error(401, "Unauthorized: token not associated with a user")
         with request.app.state.session_factory() as db:
             taken_name = db.scalar(
                 select(Account).where(Account.username.ilike(username), Account.domain.is_(None))
@@ -656,6 +661,25 @@ class FediPeer:
         )
         r.raise_for_status()
         return next(i["uses"] for i in r.json() if i["code"] == code)
+
+    def app_token(self) -> str:
+        """An application's token (client credentials), as registration clients get one."""
+        app = requests.post(
+            f"{self.base_url}/api/v1/apps",
+            data={"client_name": "Hirondelle", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob"},
+            timeout=10,
+        ).json()
+        r = requests.post(
+            f"{self.base_url}/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": app["client_id"],
+                "client_secret": app["client_secret"],
+            },
+            timeout=10,
+        )
+        r.raise_for_status()
+        return r.json()["access_token"]
 
     def confirm_email(self, email: str) -> None:
         """Mock-only: what the owner's click on the confirmation link does."""

@@ -158,9 +158,9 @@ class FediverseServer:
         if reason:
             form["reason"] = reason
         try:
-            body = self._call(
-                "POST", "/api/v1/accounts", self.app_token or self.admin_token, data=form
-            )
+            # GoToSocial registers with a user's token only (accountcreate.go): the admin's
+            token = self.app_token if self.kind == "mastodon" and self.app_token else ""
+            body = self._call("POST", "/api/v1/accounts", token or self.admin_token, data=form)
         except AuthExpired as exc:
             if self.kind == "mastodon" and "not allowed" in str(exc):
                 raise RegistrationRefused(str(exc), status=403) from exc

@@ -17,6 +17,7 @@ __all__ = [
     "discover_task",
     "on_directory_changed",
     "queue_arrivals_task",
+    "refresh_faces_task",
     "schedule",
 ]
 
@@ -93,3 +94,26 @@ def discover_task(migration_id: int) -> dict:
     if run.state == "waiting" and run.next_at:
         discover_task.using(run_after=run.next_at).enqueue(migration_id)
     return {"state": run.state, "searched": run.searched, "total": run.total}
+
+
+@task()
+def refresh_faces_task() -> dict:
+    """Read the names and avatars that pages asked for (`services.faces`).
+
+    Takes no arguments: which accounts are wanted lives in their rows, so the
+    task's record names nobody. Queued again later when a network asks to wait.
+    """
+    from datetime import timedelta
+
+    from hirondelle.migration.services.faces import queue_refresh, refresh_wanted
+
+    report = refresh_wanted()
+    if report.retry_after is not None:
+        queue_refresh(timezone.now() + timedelta(seconds=max(1.0, report.retry_after)))
+    return {
+        "read": report.read,
+        "stored": report.stored,
+        "no_avatar": report.no_avatar,
+        "failed": report.failed,
+        "waiting": report.retry_after is not None,
+    }

@@ -19,7 +19,7 @@ from PIL import Image
 
 from hirondelle.networks import faces, guard
 from hirondelle.networks.errors import NetworkError, NotFound
-from tests.support.listener import PUBLIC, Stubs, answer, serve  # noqa: F401 (fixture)
+from tests.support.listener import PUBLIC, Stubs, answer
 
 
 def picture(fmt: str = "PNG", size: tuple[int, int] = (300, 200), color=(200, 30, 60)) -> bytes:
@@ -63,7 +63,8 @@ def test_display_names_are_capped() -> None:
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "WEBP"])
 def test_real_pictures_become_a_small_webp_square(fmt: str) -> None:
     data = faces.reencode(picture(fmt))
-    assert data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+    assert data[:4] == b"RIFF"
+    assert data[8:12] == b"WEBP"
     with Image.open(io.BytesIO(data)) as image:
         assert image.size == (faces.AVATAR_SIZE, faces.AVATAR_SIZE)
         assert image.format == "WEBP"
@@ -151,9 +152,9 @@ def test_a_redirect_to_a_private_address_is_refused(serve) -> None:
         lambda r: answer(r, b"", status=302, headers={"Location": "http://169.254.169.254/a.png"})
     )
     stubs = Stubs(answers={"avatars.example": [[PUBLIC]]}, local_port=port)
-    with faces.avatar_client(policy=stubs.policy(allow_http=True)) as client:
-        with pytest.raises(guard.AddressRefused) as refused:
-            faces.fetch_avatar(f"http://avatars.example:{port}/a.png", client)
+    policy = stubs.policy(allow_http=True)
+    with faces.avatar_client(policy=policy) as client, pytest.raises(guard.AddressRefused) as refused:
+        faces.fetch_avatar(f"http://avatars.example:{port}/a.png", client)
     assert refused.value.reason == "private"
     assert stubs.connections == [(PUBLIC, port)]  # the redirect's target was never reached
 
@@ -172,9 +173,8 @@ def test_a_slow_answer_stops_at_the_deadline(serve, monkeypatch) -> None:
     port = serve(drip)
     monkeypatch.setattr(faces, "AVATAR_DEADLINE", 1.0)
     started = time.monotonic()
-    with faces.avatar_client(policy=_local(port)) as client:
-        with pytest.raises(NetworkError) as failed:
-            faces.fetch_avatar(f"http://127.0.0.1:{port}/slow.png", client)
+    with faces.avatar_client(policy=_local(port)) as client, pytest.raises(NetworkError) as failed:
+        faces.fetch_avatar(f"http://127.0.0.1:{port}/slow.png", client)
     assert isinstance(failed.value, guard.DeadlineExceeded)
     assert time.monotonic() - started < 8  # far less than the drip's ten seconds
 
@@ -187,7 +187,6 @@ def test_a_missing_avatar_is_not_found(serve) -> None:
 
 def test_without_the_private_setting_a_local_avatar_is_never_fetched() -> None:
     stubs = Stubs()
-    with faces.avatar_client(policy=stubs.policy()) as client:
-        with pytest.raises(guard.AddressRefused):
-            faces.fetch_avatar("https://127.0.0.1/a.png", client)
+    with faces.avatar_client(policy=stubs.policy()) as client, pytest.raises(guard.AddressRefused):
+        faces.fetch_avatar("https://127.0.0.1/a.png", client)
     assert stubs.connections == []

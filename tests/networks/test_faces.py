@@ -153,7 +153,8 @@ def test_a_redirect_to_a_private_address_is_refused(serve) -> None:
     )
     stubs = Stubs(answers={"avatars.example": [[PUBLIC]]}, local_port=port)
     policy = stubs.policy(allow_http=True)
-    with faces.avatar_client(policy=policy) as client, pytest.raises(guard.AddressRefused) as refused:
+    client = faces.avatar_client(policy=policy)
+    with client, pytest.raises(guard.AddressRefused) as refused:
         faces.fetch_avatar(f"http://avatars.example:{port}/a.png", client)
     assert refused.value.reason == "private"
     assert stubs.connections == [(PUBLIC, port)]  # the redirect's target was never reached

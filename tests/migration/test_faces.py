@@ -1,0 +1,225 @@
+"""Faces of directory accounts, read in the background from real peers.
+
+Bluesky: the reference atproto stack (PLC + PDS + AppView on 127.0.0.1); the
+avatars are blobs on the PDS that the AppView's own image server resizes,
+as production's CDN does. Fediverse: mastodon-mock, a MOCK of Mastodon's
+client API (FastAPI over SQLite, no federation) whose uploaded avatars are
+real files, and whose default avatars are SVG identicons (refused here).
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from django.utils import timezone
+from PIL import Image
+
+from hirondelle.identity.models import AccountAvatar, Link, NetworkAccount
+from hirondelle.identity.services.directory import assert_link, set_consent
+from hirondelle.migration.services import faces
+from hirondelle.networks.faces import MastodonLookup
+from hirondelle.networks.search import BlueskyPublic
+from hirondelle.portal.services.faces import faces_for_links
+
+pytestmark = pytest.mark.django_db
+
+
+def picture(color=(30, 120, 200), size=(400, 300), fmt="PNG") -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, format=fmt)
+    return out.getvalue()
+
+
+def stored(account: NetworkAccount) -> Image.Image:
+    image = AccountAvatar.objects.get(account=account).image
+    return Image.open(io.BytesIO(bytes(image)))
+
+
+# -- Bluesky: the real AppView ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bluesky_people(atproto_peer):
+    """30 accounts (two getProfiles requests): 28 with an avatar, one without, one hostile name."""
+    people = []
+    for n in range(30):
+        account = atproto_peer.create_account()
+        name = f"Person {n}"
+        avatar = picture((n * 8, 100, 200)) if n < 28 else b""
+        if n == 29:
+            name = "Evil\u202egnp.exe <b>bold</b>"
+        atproto_peer.set_profile(account, display_name=name, avatar=avatar)
+        people.append(account)
+    atproto_peer.sync()
+    return people
+
+
+def _bluesky_rows(people) -> list[NetworkAccount]:
+    return [
+        NetworkAccount.objects.create(network="bluesky", handle=p.handle, uri=p.did)
+        for p in people
+    ]
+
+
+def test_bluesky_faces_come_from_the_appview_25_at_a_time(atproto_peer, bluesky_people):
+    rows = _bluesky_rows(bluesky_people)
+    assert faces.want_faces(rows, queue=False) == 30
+    with BlueskyPublic(atproto_peer.appview) as bluesky:
+        report = faces.refresh_wanted(bluesky=bluesky)
+        assert bluesky.requests == {"app.bsky.actor.getProfiles": 2}
+    assert report.read == 30
+    assert report.stored == 28
+    assert report.no_avatar == 1
+    first = NetworkAccount.objects.get(pk=rows[0].pk)
+    assert first.display_name == "Person 0"
+    assert first.avatar_state == "stored"
+    assert urlsplit(first.avatar_url).path.startswith("/img/avatar/")  # the AppView's CDN path
+    with stored(first) as image:
+        assert image.format == "WEBP"
+        assert image.size == (96, 96)
+        r, g, b = image.convert("RGB").getpixel((48, 48))
+        assert abs(g - 100) < 20 and abs(b - 200) < 20  # the picture that was uploaded
+    bare = NetworkAccount.objects.get(pk=rows[28].pk)
+    assert bare.avatar_state == "none"
+    assert not AccountAvatar.objects.filter(account=bare).exists()
+    hostile = NetworkAccount.objects.get(pk=rows[29].pk)
+    assert hostile.display_name == "Evilgnp.exe <b>bold</b>"  # no override; escaped on pages
+    assert NetworkAccount.objects.filter(profile_wanted_at__isnull=False).count() == 0
+
+
+def test_fresh_faces_are_not_read_again_and_stale_ones_are(atproto_peer, bluesky_people, settings):
+    rows = _bluesky_rows(bluesky_people[:3])
+    faces.want_faces(rows, queue=False)
+    with BlueskyPublic(atproto_peer.appview) as bluesky:
+        faces.refresh_wanted(bluesky=bluesky)
+    rows = list(NetworkAccount.objects.filter(pk__in=[r.pk for r in rows]))
+    assert faces.want_faces(rows, queue=False) == 0  # read a moment ago
+    NetworkAccount.objects.filter(pk=rows[0].pk).update(
+        profile_fetched_at=timezone.now() - timedelta(days=8)
+    )
+    rows = list(NetworkAccount.objects.filter(pk__in=[r.pk for r in rows]))
+    assert faces.want_faces(rows, queue=False) == 1  # older than the 7-day setting
+
+
+def test_a_claimed_account_is_not_read_by_a_second_worker(atproto_peer, bluesky_people):
+    rows = _bluesky_rows(bluesky_people[:2])
+    faces.want_faces(rows, queue=False)
+    now = timezone.now()
+    held = faces._claim([rows[0].pk], now)  # another worker is reading it
+    assert [a.pk for a in held] == [rows[0].pk]
+    assert faces._claim([rows[0].pk], now) == []  # nobody else can take it meanwhile
+    with BlueskyPublic(atproto_peer.appview) as bluesky:
+        report = faces.refresh_wanted(bluesky=bluesky)
+    assert report.read == 1
+    assert NetworkAccount.objects.get(pk=rows[0].pk).profile_fetched_at is None
+    # The claim lapses (a dead worker): the next task takes it.
+    later = now + faces.CLAIM_FOR + timedelta(seconds=1)
+    with BlueskyPublic(atproto_peer.appview) as bluesky:
+        report = faces.refresh_wanted(bluesky=bluesky, now=lambda: later)
+    assert report.read == 1
+    assert NetworkAccount.objects.get(pk=rows[0].pk).avatar_state == "stored"
+
+
+# -- the fediverse: mastodon-mock (a mock) ----------------------------------------------------
+
+
+def test_mastodon_faces_come_from_the_account_s_own_server(mastodon_peer, monkeypatch):
+    from mastodon_mock.routers import accounts
+    from starlette.datastructures import UploadFile
+
+    # The mock checks uploads against FastAPI's UploadFile, which Starlette's
+    # form parser does not produce: without this it drops every avatar upload.
+    monkeypatch.setattr(accounts, "UploadFile", UploadFile)
+    host = urlsplit(mastodon_peer.base_url).netloc
+    upload = requests.patch(
+        f"{mastodon_peer.base_url}/api/v1/accounts/update_credentials",
+        headers={"Authorization": "Bearer bob_token"},
+        files={"avatar": ("bob.jpg", picture((220, 40, 40), fmt="JPEG"), "image/jpeg")},
+        timeout=10,
+    )
+    upload.raise_for_status()
+    bob = NetworkAccount.objects.create(network="mastodon", handle=f"bob@{host}")
+    carol = NetworkAccount.objects.create(network="mastodon", handle=f"carol@{host}")
+    nobody = NetworkAccount.objects.create(network="mastodon", handle=f"nobody@{host}")
+    with MastodonLookup(server_url=lambda _host: mastodon_peer.base_url) as lookup:
+        report = faces.refresh_accounts([bob, carol, nobody], mastodon=lookup)
+        assert lookup.requests == {"lookup": 3}
+    bob.refresh_from_db()
+    assert bob.display_name == "Bob"
+    assert bob.avatar_state == "stored"
+    with stored(bob) as image:
+        r, g, b = image.convert("RGB").getpixel((48, 48))
+        assert r > 180 and g < 90
+    # The mock's default avatar is an identicon on its made-up domain
+    # (https://mock.local/…): unreachable, so carol keeps her initial.
+    carol.refresh_from_db()
+    assert carol.display_name == "Carol"
+    assert carol.avatar_state == "failed"
+    assert not AccountAvatar.objects.filter(account=carol).exists()
+    assert report.failed == 1
+    nobody.refresh_from_db()
+    assert nobody.avatar_state == "none"
+    assert nobody.profile_fetched_at is not None
+
+
+# -- what a page sees, and what erasure leaves -------------------------------------------------
+
+
+def _with_avatar(handle: str, x_id: int) -> tuple[Link, NetworkAccount]:
+    link = assert_link(x_id, "mastodon", handle, evidence="roster", asserted_by="test")
+    set_consent(x_id, findable=True, auto_followable=True, auto_follow_arrivals=False)
+    account = link.network_account
+    from hirondelle.networks.faces import reencode
+
+    AccountAvatar.objects.create(
+        account=account, image=reencode(picture()), source_url="x", fetched_at=timezone.now()
+    )
+    NetworkAccount.objects.filter(pk=account.pk).update(
+        display_name="Dana", avatar_state="stored", avatar_digest="abcdef0123456789"
+    )
+    return link, account
+
+
+def test_a_page_never_reads_the_network_and_queues_one_task(django_capture_on_commit_callbacks):
+    link, account = _with_avatar("dana@remote.example", 123)
+    other = assert_link(124, "mastodon", "eve@remote.example", evidence="roster", asserted_by="t")
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        shown = faces_for_links([link.pk, other.pk])
+    assert shown[link.pk].name == "Dana"
+    assert shown[link.pk].avatar == f"/avatars/{account.pk}/abcdef0123456789.webp"
+    assert shown[other.pk].avatar == ""  # the initial, until read
+    assert len(queued) == 1  # one task for both stale accounts
+    with django_capture_on_commit_callbacks(execute=False) as again:
+        faces_for_links([link.pk, other.pk])
+    assert again == []  # already wanted: no second task
+
+
+def test_the_avatar_is_served_from_our_origin_with_safe_headers(client):
+    _, account = _with_avatar("dana@remote.example", 123)
+    response = client.get(f"/avatars/{account.pk}/abcdef0123456789.webp")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/webp"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "immutable" in response["Cache-Control"]
+    assert "max-age=31536000" in response["Cache-Control"]
+    assert response["Cross-Origin-Resource-Policy"] == "same-origin"
+    assert response["Content-Security-Policy"].startswith("default-src 'none'")
+    assert Image.open(io.BytesIO(response.content)).format == "WEBP"
+    assert client.get(f"/avatars/{account.pk}/0000000000000000.webp").status_code == 404
+    assert client.post(f"/avatars/{account.pk}/abcdef0123456789.webp").status_code == 405
+
+
+def test_unlinked_accounts_and_a_leaver_s_own_account_lose_their_face():
+    link, account = _with_avatar("dana@remote.example", 123)
+    _, kept = _with_avatar("fred@remote.example", 125)
+    link.delete()  # reported, erased: nobody links it any more
+    assert faces.forget_unlinked() == 1
+    assert not AccountAvatar.objects.filter(account=account).exists()
+    assert AccountAvatar.objects.filter(account=kept).exists()
+    assert faces.forget_faces([kept.pk]) == 1
+    kept.refresh_from_db()
+    assert (kept.display_name, kept.avatar_state, kept.avatar_digest) == ("", "", "")

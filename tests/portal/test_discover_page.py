@@ -140,7 +140,10 @@ def test_found_people_are_shown_as_people(alice, alice_migration):
     assert "Eve 🦋 eve.example" in html  # the X side, as the archive knew it
     assert "https://x.com/eve/status/1700000000000000001" in html
     assert "<mark>x.com/eve</mark>" in html  # the claim, highlighted
-    assert 'src="https://cdn.example/eve.jpg"' in html
+    # Never the profile's own picture URL: a visitor's browser loads nothing
+    # from another server (the initial until the directory has a face).
+    assert "cdn.example" not in html
+    assert '<span class="avatar initial" aria-hidden="true">' in html
     assert re.search(r"1[,\u202f\u00a0 ]?200 followers", html)  # with or without separators
     assert "340 posts" in html
     assert f'id="pick-{owner.pk}" name="pick" value="{owner.pk}" checked' in html

@@ -224,3 +224,48 @@ def test_unlinked_accounts_and_a_leaver_s_own_account_lose_their_face():
     assert faces.forget_faces([kept.pk]) == 1
     kept.refresh_from_db()
     assert (kept.display_name, kept.avatar_state, kept.avatar_digest) == ("", "", "")
+
+
+def test_erasing_a_person_forgets_their_own_face_even_if_others_link_them(django_user_model):
+    from hirondelle.migration.models import ConnectedAccount
+    from hirondelle.migration.services.erasure import erase_person
+
+    alice = django_user_model.objects.create(username="alice")
+    ConnectedAccount.objects.create(
+        user=alice,
+        network="mastodon",
+        server="https://home.example",
+        handle="alice@home.example",
+        remote_id="https://home.example/users/alice",
+        credentials={"access_token": "t"},
+    )
+    # A roster (not alice) links her account: the row stays for the others.
+    link = assert_link(
+        777,
+        "mastodon",
+        "alice@home.example",
+        "https://home.example/users/alice",
+        evidence="roster",
+        asserted_by="city",
+    )
+    from hirondelle.networks.faces import reencode
+
+    account = link.network_account
+    AccountAvatar.objects.create(
+        account=account, image=reencode(picture()), source_url="x", fetched_at=timezone.now()
+    )
+    NetworkAccount.objects.filter(pk=account.pk).update(
+        display_name="Alice", avatar_state="stored", avatar_digest="0123456789abcdef"
+    )
+    _, bystander = _with_avatar("fred@remote.example", 125)
+
+    erase_person(alice)
+
+    account.refresh_from_db()  # still in the directory, for the roster's followers
+    assert (account.display_name, account.avatar_digest, account.profile_fetched_at) == (
+        "",
+        "",
+        None,
+    )
+    assert not AccountAvatar.objects.filter(account=account).exists()
+    assert AccountAvatar.objects.filter(account=bystander).exists()  # others' faces stay

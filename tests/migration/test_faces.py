@@ -269,3 +269,27 @@ def test_erasing_a_person_forgets_their_own_face_even_if_others_link_them(django
     )
     assert not AccountAvatar.objects.filter(account=account).exists()
     assert AccountAvatar.objects.filter(account=bystander).exists()  # others' faces stay
+
+
+def test_review_and_later_pages_show_the_stored_face_escaped(client, person, migration, spec):
+    x_id = int(spec.following[0])
+    made = assert_link(x_id, "mastodon", "dana@remote.example", evidence="roster", asserted_by="t")
+    set_consent(x_id, findable=True, auto_followable=True, auto_follow_arrivals=False)
+    from hirondelle.networks.faces import reencode
+
+    account = made.network_account
+    AccountAvatar.objects.create(
+        account=account, image=reencode(picture()), source_url="x", fetched_at=timezone.now()
+    )
+    NetworkAccount.objects.filter(pk=account.pk).update(
+        display_name="Dana <img src=x onerror=alert(1)>",
+        avatar_state="stored",
+        avatar_digest="abcdef0123456789",
+        profile_fetched_at=timezone.now(),
+    )
+    client.force_login(person)
+    for page in ("/review/", "/later/"):
+        html = client.get(page).content.decode()
+        assert f'src="/avatars/{account.pk}/abcdef0123456789.webp"' in html, page
+        assert "Dana &lt;img src=x onerror=alert(1)&gt;" in html, page
+        assert "<img src=x" not in html, page

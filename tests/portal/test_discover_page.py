@@ -174,3 +174,29 @@ def test_ticks_are_saved_for_this_person_only(alice, bob, alice_migration):
 def test_french_page(alice, alice_migration):
     html = alice.get("/discover/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "Chercher sur les réseaux les personnes que je suis" in html
+
+
+def test_a_candidate_the_directory_knows_shows_its_stored_face(alice, alice_migration):
+    """The directory's face, served by this site; the others keep their initial."""
+    from hirondelle.identity.models import AccountAvatar, NetworkAccount
+
+    DiscoveryRun.objects.create(
+        migration=alice_migration, consented_at=timezone.now(), state="done", total=2, searched=2
+    )
+    owner, _ = _candidates(alice_migration)
+    known = NetworkAccount.objects.create(
+        network="bluesky",
+        handle=owner.handle,
+        uri=owner.account,
+        display_name="Eve",
+        avatar_state="stored",
+        avatar_digest="feedfacefeedface",
+        profile_fetched_at=timezone.now(),
+    )
+    AccountAvatar.objects.create(
+        account=known, image=b"RIFF", source_url="x", fetched_at=timezone.now()
+    )
+    html = alice.get("/discover/").content.decode()
+    assert f'src="/avatars/{known.pk}/feedfacefeedface.webp"' in html
+    assert html.count('class="avatar initial"') == 1  # the impostor, not in the directory
+    assert "cdn.example" not in html

@@ -293,3 +293,28 @@ def test_review_and_later_pages_show_the_stored_face_escaped(client, person, mig
         assert f'src="/avatars/{account.pk}/abcdef0123456789.webp"' in html, page
         assert "Dana &lt;img src=x onerror=alert(1)&gt;" in html, page
         assert "<img src=x" not in html, page
+
+
+def test_one_unreachable_server_does_not_hold_up_the_others(mastodon_peer):
+    host = urlsplit(mastodon_peer.base_url).netloc
+    bob = NetworkAccount.objects.create(network="mastodon", handle=f"bob@{host}")
+    # A server that is down (nothing listens on port 9 of the loopback address).
+    ghost = NetworkAccount.objects.create(
+        network="mastodon", handle="ghost@127.0.0.1:9", display_name="Ghost (as read before)"
+    )
+
+    def server(name: str) -> str:
+        return mastodon_peer.base_url if name == host else f"http://{name}"
+
+    faces.want_faces([ghost, bob], queue=False)
+    with MastodonLookup(server_url=server) as lookup:
+        report = faces.refresh_wanted(mastodon=lookup)
+    assert report.retry_after is None  # the batch went on
+    assert report.unreachable == 1
+    bob.refresh_from_db()
+    assert bob.display_name == "Bob"
+    ghost.refresh_from_db()
+    assert ghost.display_name == "Ghost (as read before)"  # kept until the next refresh
+    assert ghost.profile_wanted_at is None
+    assert ghost.profile_fetched_at is not None
+    assert NetworkAccount.objects.filter(profile_wanted_at__isnull=False).count() == 0

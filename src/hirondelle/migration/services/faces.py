@@ -67,6 +67,8 @@ CLAIM_FOR = timedelta(minutes=5)
 WANT_AGAIN = timedelta(hours=1)
 #: seconds before a task tries again when a network could not be reached
 RETRY_LATER = 300.0
+#: a profile that could not be read this time (its server down): nothing changes
+UNREACHABLE = PublicProfile(network="", account="", handle="")
 #: Mastodon's picture for "no avatar": the initial says it better
 _MISSING = "/avatars/original/missing.png"
 
@@ -119,6 +121,8 @@ class RefreshReport:
     no_avatar: int = 0
     failed: int = 0
     gone: int = 0
+    #: accounts whose own server could not be asked (they keep their old face)
+    unreachable: int = 0
     requests: dict[str, int] = field(default_factory=lambda: {"bluesky": 0, "mastodon": 0})
     avatar_requests: int = 0
     retry_after: float | None = None
@@ -213,6 +217,12 @@ def _profiles(
                 found[account.pk] = search.mastodon_lookup(account.handle.lower())
             except ValueError:  # not user@host: nothing to ask
                 found[account.pk] = None
+            except NetworkError as error:
+                # One server down or refusing must not hold up everyone else's:
+                # this account keeps what it had until its next refresh.
+                log.info("profile of %s not read: %s", account, error.message)
+                report.unreachable += 1
+                found[account.pk] = UNREACHABLE
     finally:
         for network, n in search.requests.items():
             report.requests[network] = report.requests.get(network, 0) + n - before.get(network, 0)
@@ -258,6 +268,14 @@ def _store(
         "profile_claim": "",
         "profile_claimed_until": None,
     }
+    if profile is UNREACHABLE:
+        NetworkAccount.objects.filter(pk=account.pk, profile_claim=account.profile_claim).update(
+            profile_fetched_at=now,
+            profile_wanted_at=None,
+            profile_claim="",
+            profile_claimed_until=None,
+        )
+        return
     report.read += 1
     report.gone += profile is None
     if unchanged:

@@ -318,3 +318,76 @@ def test_one_unreachable_server_does_not_hold_up_the_others(mastodon_peer):
     assert ghost.profile_wanted_at is None
     assert ghost.profile_fetched_at is not None
     assert NetworkAccount.objects.filter(profile_wanted_at__isnull=False).count() == 0
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_read_each_face_once(serve):
+    """Two refresh tasks run side by side (threads, each with its own database
+    connection) over the same wanted accounts: every profile and every avatar is
+    asked for exactly once. The server is a scripted one on 127.0.0.1 that
+    answers slowly enough for the workers to overlap.
+
+    PostgreSQL only: many workers is the portal's case; a laptop's SQLite runs
+    one worker (and the suite's in-memory SQLite locks whole tables)."""
+    import json
+    import threading
+    import time
+
+    from django.db import connection
+
+    from tests.support.listener import answer
+
+    asked: list[str] = []
+    lock = threading.Lock()
+    png = picture()
+
+    def handle(request):
+        with lock:
+            asked.append(request.path.split("?")[0] + "?" + request.path.partition("?")[2])
+        time.sleep(0.05)
+        if request.path.startswith("/api/v1/accounts/lookup"):
+            user = request.path.split("acct=")[1]
+            body = {
+                "acct": user,
+                "uri": f"https://faces.example/users/{user}",
+                "display_name": f"Name of {user}",
+                "avatar_static": f"http://127.0.0.1:{port}/avatars/{user}.png",
+            }
+            answer(request, json.dumps(body).encode())
+        else:
+            answer(request, png, headers={"Content-Type": "image/png"})
+
+    port = serve(handle)
+    host = f"127.0.0.1:{port}"
+    rows = [
+        NetworkAccount.objects.create(network="mastodon", handle=f"p{n}@{host}") for n in range(12)
+    ]
+    faces.want_faces(rows, queue=False)
+    reports: list[faces.RefreshReport] = []
+    errors: list[BaseException] = []
+
+    def worker():
+        try:
+            with MastodonLookup(server_url=lambda name: f"http://{name}") as lookup:
+                reports.append(faces.refresh_wanted(mastodon=lookup, batch=3))
+        except BaseException as error:  # reported below, in the test's thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    lookups = [a for a in asked if a.startswith("/api/v1/accounts/lookup")]
+    pictures = [a for a in asked if a.startswith("/avatars/")]
+    assert sorted(lookups) == sorted(set(lookups))
+    assert len(lookups) == 12
+    assert sorted(pictures) == sorted(set(pictures))
+    assert len(pictures) == 12
+    assert sum(r.read for r in reports) == 12
+    assert all(r.read for r in reports), "both workers took part"
+    assert AccountAvatar.objects.count() == 12

@@ -151,11 +151,11 @@ def test_a_redirect_to_a_private_address_is_refused(serve) -> None:
     port = serve(
         lambda r: answer(r, b"", status=302, headers={"Location": "http://169.254.169.254/a.png"})
     )
-    stubs = Stubs(answers={"avatars.example": [[PUBLIC]]}, local_port=port)
+    stubs = Stubs(answers={"avatars.cdn-host.net": [[PUBLIC]]}, local_port=port)
     policy = stubs.policy(allow_http=True)
     client = faces.avatar_client(policy=policy)
     with client, pytest.raises(guard.AddressRefused) as refused:
-        faces.fetch_avatar(f"http://avatars.example:{port}/a.png", client)
+        faces.fetch_avatar(f"http://avatars.cdn-host.net:{port}/a.png", client)
     assert refused.value.reason == "private"
     assert stubs.connections == [(PUBLIC, port)]  # the redirect's target was never reached
 
@@ -191,3 +191,31 @@ def test_without_the_private_setting_a_local_avatar_is_never_fetched() -> None:
     with faces.avatar_client(policy=stubs.policy()) as client, pytest.raises(guard.AddressRefused):
         faces.fetch_avatar("https://127.0.0.1/a.png", client)
     assert stubs.connections == []
+
+
+@pytest.mark.parametrize("url", ["https://mock.local/a.svg", "https://cdn.example/a.png"])
+def test_special_use_names_never_reach_the_resolver(url: str) -> None:
+    """Names no public server can have (RFC 6761): refused before any DNS query."""
+    stubs = Stubs(answers={"cdn.example": [[PUBLIC]], "mock.local": [[PUBLIC]]})
+    with faces.avatar_client(policy=stubs.policy()) as client, pytest.raises(guard.AddressRefused):
+        faces.fetch_avatar(url, client)
+    assert stubs.lookups == []
+
+
+def test_a_redirect_to_a_special_use_name_is_refused_before_dns(serve) -> None:
+    port = serve(lambda r: answer(r, b"", status=302, headers={"Location": "http://x.example/"}))
+    stubs = Stubs(answers={"x.example": [[PUBLIC]]})
+    client = faces.avatar_client(policy=guard.Policy(allow_private=True, resolver=stubs.resolve))
+    with client, pytest.raises(guard.AddressRefused):
+        faces.fetch_avatar(f"http://127.0.0.1:{port}/a.png", client)
+    assert stubs.lookups == []
+
+
+def test_a_fediverse_profile_on_a_special_use_name_is_not_asked() -> None:
+    stubs = Stubs()
+    # its own hooks, over a recording resolver
+    with faces.MastodonLookup(faces._client(stubs.policy())) as lookup:
+        with pytest.raises(guard.AddressRefused):
+            lookup.lookup("dave@remote.example")
+        lookup.client.close()
+    assert stubs.lookups == []

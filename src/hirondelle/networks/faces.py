@@ -50,6 +50,7 @@ __all__ = [
     "clean_display_name",
     "fetch_avatar",
     "https_server",
+    "is_special_use",
     "reencode",
     "sniff",
 ]
@@ -156,15 +157,41 @@ def reencode(data: bytes, size: int = AVATAR_SIZE) -> bytes:
     return out.getvalue()
 
 
+#: Special-use names (RFC 6761, 6762, 7686) that no public server can have:
+#: asking the DNS about them only tells the resolver what we looked for.
+SPECIAL_USE = ("example", "invalid", "local", "localhost", "onion", "test")
+
+
+def is_special_use(host: str) -> bool:
+    """A name under a special-use top-level domain (``mock.local``, ``a.example``)."""
+    name = host.rstrip(".").lower().rsplit(":", 1)[0] if "]" not in host else ""
+    return name.rsplit(".", 1)[-1] in SPECIAL_USE
+
+
+def _refuse_special_use(request: httpx.Request) -> None:
+    """Every request and redirect hop: no special-use name reaches the resolver."""
+    if is_special_use(request.url.host):
+        raise guard.AddressRefused(
+            f"“{request.url.host}” is a reserved name, not a public server.", reason="name"
+        )
+
+
+def _client(policy: guard.Policy, **kwargs: Any) -> httpx.Client:
+    return guard.httpx_client(
+        policy=policy,
+        headers={"User-Agent": USER_AGENT},
+        event_hooks={"request": [_refuse_special_use]},
+        **kwargs,
+    )
+
+
 def avatar_client(*, policy: guard.Policy | None = None) -> httpx.Client:
     """A guarded client with an avatar's limits (size, deadline), following redirects
     (each hop checked again by the guard)."""
     policy = (policy or guard.default_policy()).with_(
         max_bytes=AVATAR_MAX_BYTES, deadline=AVATAR_DEADLINE
     )
-    return guard.httpx_client(
-        policy=policy, follow_redirects=True, headers={"User-Agent": USER_AGENT}
-    )
+    return _client(policy, follow_redirects=True)
 
 
 def fetch_avatar(url: str, client: httpx.Client, size: int = AVATAR_SIZE) -> bytes:
@@ -208,9 +235,7 @@ class MastodonLookup:
         server_url: Callable[[str], str] = https_server,
     ) -> None:
         self._owns = client is None
-        self.client = client or guard.httpx_client(
-            policy=guard.default_policy(), headers={"User-Agent": USER_AGENT}
-        )
+        self.client = client or _client(guard.default_policy())
         self.server_url = server_url
         #: actor URI per address, when known (its host is the server to ask)
         self.servers: dict[str, str] = {}

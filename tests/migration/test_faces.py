@@ -391,3 +391,10 @@ def test_two_workers_at_once_read_each_face_once(serve):
     assert sum(r.read for r in reports) == 12
     assert all(r.read for r in reports), "both workers took part"
     assert AccountAvatar.objects.count() == 12
+
+
+def test_the_privacy_page_says_pictures_are_copied_here(client):
+    french = client.get("/privacy/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "votre navigateur ne demande jamais rien à leurs serveurs" in french
+    english = client.get("/privacy/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "your browser never asks their servers" in english

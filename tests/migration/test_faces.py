@@ -124,6 +124,25 @@ def test_a_claimed_account_is_not_read_by_a_second_worker(atproto_peer, bluesky_
     assert NetworkAccount.objects.get(pk=rows[0].pk).avatar_state == "stored"
 
 
+def test_one_malformed_account_costs_nobody_else_their_face(atproto_peer, bluesky_people):
+    """The AppView refuses a whole getProfiles request for one invalid actor:
+    the batch is asked again one by one, and only that row goes without."""
+    rows = _bluesky_rows(bluesky_people[:3])
+    bad = NetworkAccount.objects.create(network="bluesky", handle="not a handle!")
+    faces.want_faces([*rows, bad], queue=False)
+    with BlueskyPublic(atproto_peer.appview) as bluesky:
+        report = faces.refresh_wanted(bluesky=bluesky)
+    assert report.unreachable == 1
+    assert report.retry_after is None
+    names = set(
+        NetworkAccount.objects.filter(pk__in=[r.pk for r in rows]).values_list(
+            "display_name", flat=True
+        )
+    )
+    assert names == {"Person 0", "Person 1", "Person 2"}
+    assert NetworkAccount.objects.filter(profile_wanted_at__isnull=False).count() == 0
+
+
 # -- the fediverse: mastodon-mock (a mock) ----------------------------------------------------
 
 

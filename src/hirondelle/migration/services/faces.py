@@ -205,9 +205,7 @@ def _profiles(
         bluesky = [a for a in accounts if a.network == "bluesky"]
         if bluesky:
             actors = {a.pk: (a.uri or a.handle.lower()) for a in bluesky}
-            profiles = search.bluesky_profiles(list(actors.values()))
-            for pk, actor in actors.items():
-                found[pk] = profiles.get(actor)
+            found.update(_bluesky_profiles(search, actors, report))
         for account in accounts:
             if account.network != "mastodon":
                 continue
@@ -226,6 +224,28 @@ def _profiles(
     finally:
         for network, n in search.requests.items():
             report.requests[network] = report.requests.get(network, 0) + n - before.get(network, 0)
+    return found
+
+
+def _bluesky_profiles(
+    search: CachedSearch, actors: dict[int, str], report: RefreshReport
+) -> dict[int, PublicProfile | None]:
+    """One getProfiles request for the batch; if the AppView refuses it (one
+    malformed actor makes the whole request invalid), each actor alone, so one
+    bad row costs nobody else their face."""
+    try:
+        profiles = search.bluesky_profiles(list(actors.values()))
+        return {pk: profiles.get(actor) for pk, actor in actors.items()}
+    except (RateLimited, Unavailable):
+        raise
+    except NetworkError as error:
+        if len(actors) == 1:
+            log.info("Bluesky profile %s not read: %s", next(iter(actors.values())), error.message)
+            report.unreachable += 1
+            return dict.fromkeys(actors, UNREACHABLE)
+    found: dict[int, PublicProfile | None] = {}
+    for pk, actor in actors.items():
+        found.update(_bluesky_profiles(search, {pk: actor}, report))
     return found
 
 

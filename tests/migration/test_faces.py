@@ -417,3 +417,27 @@ def test_the_privacy_page_says_pictures_are_copied_here(client):
     assert "votre navigateur ne demande jamais rien à leurs serveurs" in french
     english = client.get("/privacy/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "your browser never asks their servers" in english
+
+
+def test_the_task_hands_the_worker_back_and_queues_itself_again(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    """40 batches a task at most; then it queues itself again if more are wanted.
+    The accounts here are on reserved names: refused before any request."""
+    from hirondelle.migration import tasks
+
+    monkeypatch.setattr(tasks, "FACE_BATCHES_PER_TASK", 1)
+    rows = [
+        NetworkAccount.objects.create(network="mastodon", handle=f"p{n}@server.example")
+        for n in range(faces.BATCH + 1)
+    ]
+    faces.want_faces(rows, queue=False)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        first = tasks.refresh_faces_task.call()
+    assert first["waiting"] is False
+    assert len(queued) == 1  # one account still wanted: queued again
+    assert NetworkAccount.objects.filter(profile_wanted_at__isnull=False).count() == 1
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        tasks.refresh_faces_task.call()
+    assert queued == []
+    assert NetworkAccount.objects.filter(profile_wanted_at__isnull=False).count() == 0

@@ -96,6 +96,10 @@ def discover_task(migration_id: int) -> dict:
     return {"state": run.state, "searched": run.searched, "total": run.total}
 
 
+#: batches of 25 faces one task reads before handing the worker to other tasks
+FACE_BATCHES_PER_TASK = 40
+
+
 @task()
 def refresh_faces_task() -> dict:
     """Read the names and avatars that pages asked for (`services.faces`).
@@ -105,11 +109,14 @@ def refresh_faces_task() -> dict:
     """
     from datetime import timedelta
 
-    from hirondelle.migration.services.faces import queue_refresh, refresh_wanted
+    from hirondelle.migration.services.faces import any_wanted, queue_refresh, refresh_wanted
 
-    report = refresh_wanted()
+    report = refresh_wanted(max_batches=FACE_BATCHES_PER_TASK)
     if report.retry_after is not None:
         queue_refresh(timezone.now() + timedelta(seconds=max(1.0, report.retry_after)))
+    elif report.batches >= FACE_BATCHES_PER_TASK and any_wanted():
+        # More are wanted: other tasks run first, then this one again.
+        queue_refresh()
     return {
         "read": report.read,
         "stored": report.stored,

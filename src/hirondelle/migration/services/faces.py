@@ -48,6 +48,7 @@ __all__ = [
     "BATCH",
     "CLAIM_FOR",
     "RefreshReport",
+    "any_wanted",
     "forget_faces",
     "forget_unlinked",
     "is_stale",
@@ -104,6 +105,11 @@ def want_faces(accounts: Iterable[NetworkAccount], *, queue: bool = True) -> int
     return marked
 
 
+def any_wanted() -> bool:
+    """Whether a face is still waiting to be read (one index probe)."""
+    return NetworkAccount.objects.filter(profile_wanted_at__isnull=False).exists()
+
+
 def queue_refresh(at: datetime | None = None) -> None:
     """Ask a worker to read the wanted faces (after the current transaction commits)."""
     from hirondelle.migration.tasks import refresh_faces_task
@@ -126,6 +132,7 @@ class RefreshReport:
     requests: dict[str, int] = field(default_factory=lambda: {"bluesky": 0, "mastodon": 0})
     avatar_requests: int = 0
     retry_after: float | None = None
+    batches: int = 0
     #: why avatars failed, by reason (for the log and the tests)
     reasons: dict[str, int] = field(default_factory=dict)
 
@@ -369,6 +376,7 @@ def refresh_wanted(
                 break
             claimed = _claim(ids, moment)
             batches += 1
+            report.batches = batches
             if claimed and not _refresh(claimed, sources, report):
                 break
     finally:

@@ -85,6 +85,7 @@ def test_documented_settings_start_without_any_warning(tmp_path):
         HIRONDELLE_DATABASE_URL="",
         HIRONDELLE_RECOMMENDED_SERVERS="[]",
         HIRONDELLE_ALLOW_PRIVATE_ADDRESSES="false",
+        HIRONDELLE_PROFILE_REFRESH_DAYS="7",
     )
     values = {k: v for k, v in values.items() if v or k not in _NEEDS_VALUE}
     env = {**_env(tmp_path), **values}

@@ -174,6 +174,10 @@ class Settings(BaseSettings):
     institution_server: str = ""
     #: The institution's name, as its people know it ("Ville de Lyon").
     institution_name: str = ""
+    #: Days before the name and avatar of an account found through the
+    #: directory are read again from its network (in the background, when a
+    #: page shows it). 0 reads them every time a page asks.
+    profile_refresh_days: int = Field(default=7, ge=0)
 
     @field_validator("data_dir")
     @classmethod

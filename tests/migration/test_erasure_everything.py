@@ -17,7 +17,7 @@ from django.db import connection
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from hirondelle.identity.models import ImpersonationReport, Link
+from hirondelle.identity.models import AccountAvatar, ImpersonationReport, Link, NetworkAccount
 from hirondelle.identity.services.directory import assert_link, set_consent
 from hirondelle.identity.services.reports import report_link
 from hirondelle.migration.models import (
@@ -136,6 +136,13 @@ def test_delete_everything_leaves_no_row_of_the_person(django_user_model, tmp_pa
         auto_followable=True,
         auto_follow_arrivals=True,
         given_by=alice,
+    )
+    # Her face, as the directory read it: goes with her account's row.
+    AccountAvatar.objects.create(
+        account=own.network_account, image=b"webp", source_url="https://x/a", fetched_at=now
+    )
+    NetworkAccount.objects.filter(pk=own.network_account_id).update(
+        display_name="Alice", avatar_state="stored", avatar_digest="0123456789abcdef"
     )
     contested = assert_link(  # the same strength as the City's: a conflict
         bob_spec.following[0],

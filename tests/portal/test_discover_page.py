@@ -140,7 +140,10 @@ def test_found_people_are_shown_as_people(alice, alice_migration):
     assert "Eve 🦋 eve.example" in html  # the X side, as the archive knew it
     assert "https://x.com/eve/status/1700000000000000001" in html
     assert "<mark>x.com/eve</mark>" in html  # the claim, highlighted
-    assert 'src="https://cdn.example/eve.jpg"' in html
+    # Never the profile's own picture URL: a visitor's browser loads nothing
+    # from another server (the initial until the directory has a face).
+    assert "cdn.example" not in html
+    assert '<span class="avatar initial" aria-hidden="true">' in html
     assert re.search(r"1[,\u202f\u00a0 ]?200 followers", html)  # with or without separators
     assert "340 posts" in html
     assert f'id="pick-{owner.pk}" name="pick" value="{owner.pk}" checked' in html
@@ -171,3 +174,29 @@ def test_ticks_are_saved_for_this_person_only(alice, bob, alice_migration):
 def test_french_page(alice, alice_migration):
     html = alice.get("/discover/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "Chercher sur les réseaux les personnes que je suis" in html
+
+
+def test_a_candidate_the_directory_knows_shows_its_stored_face(alice, alice_migration):
+    """The directory's face, served by this site; the others keep their initial."""
+    from hirondelle.identity.models import AccountAvatar, NetworkAccount
+
+    DiscoveryRun.objects.create(
+        migration=alice_migration, consented_at=timezone.now(), state="done", total=2, searched=2
+    )
+    owner, _ = _candidates(alice_migration)
+    known = NetworkAccount.objects.create(
+        network="bluesky",
+        handle=owner.handle,
+        uri=owner.account,
+        display_name="Eve",
+        avatar_state="stored",
+        avatar_digest="feedfacefeedface",
+        profile_fetched_at=timezone.now(),
+    )
+    AccountAvatar.objects.create(
+        account=known, image=b"RIFF", source_url="x", fetched_at=timezone.now()
+    )
+    html = alice.get("/discover/").content.decode()
+    assert f'src="/avatars/{known.pk}/feedfacefeedface.webp"' in html
+    assert html.count('class="avatar initial"') == 1  # the impostor, not in the directory
+    assert "cdn.example" not in html

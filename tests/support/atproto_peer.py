@@ -13,6 +13,7 @@ Redis and the npm packages).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import itertools
 import json
@@ -230,8 +231,14 @@ class AtprotoPeer:
         display_name: str = "",
         description: str = "",
         created_at: str | None = None,
+        avatar: bytes = b"",
+        avatar_mime: str = "image/png",
     ) -> None:
-        """Write `account`'s profile record (the AppView's `createdAt` comes from it here)."""
+        """Write `account`'s profile record (the AppView's `createdAt` comes from it here).
+
+        `avatar`: picture bytes, uploaded as a blob; the AppView then serves it
+        resized from its own image server (``/img/avatar/…``) on 127.0.0.1."""
+        extra = {"avatar": base64.b64encode(avatar).decode(), "avatarMime": avatar_mime}
         self.request(
             "profile",
             handle=account.handle,
@@ -239,6 +246,7 @@ class AtprotoPeer:
             displayName=display_name,
             description=description,
             createdAt=created_at,
+            **(extra if avatar else {}),
         )
 
     def post(self, account: TestAccount, count: int = 1) -> None:

@@ -47,9 +47,20 @@ class XAccountAdmin(admin.ModelAdmin):
 
 @admin.register(NetworkAccount)
 class NetworkAccountAdmin(admin.ModelAdmin):
-    list_display = ("handle", "network", "uri", "updated_at")
-    list_filter = ("network",)
+    list_display = ("handle", "network", "uri", "display_name", "avatar_state", "updated_at")
+    list_filter = ("network", "avatar_state")
     search_fields = ("handle", "=uri")
+    #: read from the network in the background (migration.services.faces)
+    readonly_fields = (
+        "display_name",
+        "avatar_url",
+        "avatar_state",
+        "avatar_digest",
+        "profile_fetched_at",
+        "profile_wanted_at",
+        "profile_claim",
+        "profile_claimed_until",
+    )
 
 
 @admin.register(Consent)

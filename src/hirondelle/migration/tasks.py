@@ -17,6 +17,7 @@ __all__ = [
     "discover_task",
     "on_directory_changed",
     "queue_arrivals_task",
+    "refresh_faces_task",
     "schedule",
 ]
 
@@ -93,3 +94,33 @@ def discover_task(migration_id: int) -> dict:
     if run.state == "waiting" and run.next_at:
         discover_task.using(run_after=run.next_at).enqueue(migration_id)
     return {"state": run.state, "searched": run.searched, "total": run.total}
+
+
+#: batches of 25 faces one task reads before handing the worker to other tasks
+FACE_BATCHES_PER_TASK = 40
+
+
+@task()
+def refresh_faces_task() -> dict:
+    """Read the names and avatars that pages asked for (`services.faces`).
+
+    Takes no arguments: which accounts are wanted lives in their rows, so the
+    task's record names nobody. Queued again later when a network asks to wait.
+    """
+    from datetime import timedelta
+
+    from hirondelle.migration.services.faces import any_wanted, queue_refresh, refresh_wanted
+
+    report = refresh_wanted(max_batches=FACE_BATCHES_PER_TASK)
+    if report.retry_after is not None:
+        queue_refresh(timezone.now() + timedelta(seconds=max(1.0, report.retry_after)))
+    elif report.batches >= FACE_BATCHES_PER_TASK and any_wanted():
+        # More are wanted: other tasks run first, then this one again.
+        queue_refresh()
+    return {
+        "read": report.read,
+        "stored": report.stored,
+        "no_avatar": report.no_avatar,
+        "failed": report.failed,
+        "waiting": report.retry_after is not None,
+    }

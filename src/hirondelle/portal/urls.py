@@ -48,4 +48,5 @@ urlpatterns = [
     path("report/<int:link_id>/", views.report, name="report"),
     path("stats/", views.stats, name="stats"),
     path("delete/", views.delete, name="delete"),
+    path("avatars/<int:account_id>/<slug:digest>.webp", views.avatar, name="avatar"),
 ]

@@ -13,7 +13,8 @@
 //   {"id": 1, "op": "account", "handle": "alice.test"}  -> did, handle, password, app_password
 //   {"id": 2, "op": "sync"}  -> the AppView has indexed every write so far
 //   {"id": 3, "op": "profile", "handle": …, "password": …, "displayName": …,
-//    "description": …, "createdAt": …}  -> writes the account's profile record
+//    "description": …, "createdAt": …, "avatar": base64, "avatarMime": …}
+//    -> writes the account's profile record (with an avatar blob when given)
 //   {"id": 4, "op": "posts", "handle": …, "password": …, "count": 3}  -> that many posts
 //   {"id": 5, "op": "search_mode", "mode": "words" | "handles"}  -> see below
 //
@@ -103,6 +104,16 @@ const searchService = http.createServer(async (req, res) => {
 await new Promise((resolve) => searchService.listen(0, '127.0.0.1', resolve))
 const searchUrl = `http://127.0.0.1:${searchService.address().port}`
 
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const probe = http.createServer()
+    probe.on('error', reject)
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address()
+      probe.close(() => resolve(port))
+    })
+  })
+
 try {
   // HIRONDELLE_PDS_CONFIG (JSON) is spread over the PDS's settings: an
   // institution's PDS (its handle domain, invites, SMTP, bypass key).
@@ -117,7 +128,13 @@ try {
     if (!/^[A-Za-z_]+$/.test(process.env.DB_POSTGRES_SCHEMA)) {
       throw new Error('DB_POSTGRES_SCHEMA must be made of letters and underscores only')
     }
-    network = await TestNetwork.create({ pds, bsky: { searchUrl } })
+    // Avatar URLs point at the AppView's own image server (/img/…), on
+    // 127.0.0.1, instead of dev-env's unreachable https://bsky.public.url.
+    const bskyPort = await freePort()
+    network = await TestNetwork.create({
+      pds,
+      bsky: { searchUrl, port: bskyPort, publicUrl: `http://127.0.0.1:${bskyPort}` },
+    })
   } else {
     network = await TestNetworkNoAppView.create({ pds })
   }
@@ -157,12 +174,19 @@ const ops = {
       app_password: app.data.password,
     }
   },
-  async profile({ handle, password, displayName, description, createdAt }) {
+  async profile({ handle, password, displayName, description, createdAt, avatar, avatarMime }) {
     const agent = network.pds.getAgent()
     await agent.login({ identifier: handle, password })
     const record = { $type: 'app.bsky.actor.profile', createdAt: createdAt ?? new Date().toISOString() }
     if (displayName) record.displayName = displayName
     if (description) record.description = description
+    if (avatar) {
+      // base64 bytes: uploaded as a blob, then named by the profile record
+      const blob = await agent.com.atproto.repo.uploadBlob(Buffer.from(avatar, 'base64'), {
+        encoding: avatarMime || 'image/png',
+      })
+      record.avatar = blob.data.blob
+    }
     await agent.com.atproto.repo.putRecord({
       repo: agent.session.did,
       collection: 'app.bsky.actor.profile',

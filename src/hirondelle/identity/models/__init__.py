@@ -1,5 +1,6 @@
 """The directory's models, one per file."""
 
+from hirondelle.identity.models.account_avatar import AccountAvatar
 from hirondelle.identity.models.consent import Consent
 from hirondelle.identity.models.evidence import DEFAULT_TRUST, Evidence
 from hirondelle.identity.models.link import Link
@@ -15,6 +16,7 @@ from hirondelle.identity.models.x_account import XAccount, x_id_from_db, x_id_to
 __all__ = [
     "DEFAULT_TRUST",
     "REPORT_TEXT_MAX",
+    "AccountAvatar",
     "Consent",
     "Evidence",
     "ImpersonationReport",

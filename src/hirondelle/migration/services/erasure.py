@@ -38,6 +38,7 @@ from hirondelle.identity.models import (
 from hirondelle.identity.services.directory import settle
 from hirondelle.migration.models import Migration
 from hirondelle.migration.services.accounts import disconnect_account, revoke_retired
+from hirondelle.migration.services.faces import forget_faces
 
 __all__ = ["ErasureReport", "erase_person", "give_space_back", "upload_dir"]
 
@@ -162,6 +163,12 @@ def _forget_orphans(x_ids: set[int], network_ids: set[int], own_accounts: set) -
     for network, remote_id in own_accounts:
         own |= Q(network=network, uri=remote_id)
     NetworkAccount.objects.filter(own).annotate(n_links=Count("links")).filter(n_links=0).delete()
+    # Their own accounts' rows may stay for others' links; their face does not
+    # (orphans above took theirs with them: the avatar cascades).
+    mine = Q(pk__in=[])
+    for network, remote_id in own_accounts:
+        mine |= Q(network=network, uri=remote_id)
+    forget_faces(NetworkAccount.objects.filter(mine).values_list("pk", flat=True))
 
 
 def give_space_back() -> None:

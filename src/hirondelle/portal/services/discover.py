@@ -8,9 +8,15 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from hirondelle.identity.models import NetworkAccount
 from hirondelle.migration.models import DiscoveryCandidate, Migration
 from hirondelle.migration.services import discovery
 from hirondelle.migration.services.discovery_rules import created_at, looks_like_impostor
+from hirondelle.migration.services.faces import want_faces
+from hirondelle.networks.faces import clean_display_name
+from hirondelle.portal.services.faces import Face, face_of
+
+NO_FACE = Face()
 
 __all__ = ["CandidateCard", "PersonFound", "people_found", "start"]
 
@@ -27,10 +33,18 @@ class CandidateCard:
     warn_new: bool = False  # young, claims the X account, has never posted
     #: profile fields (Mastodon): name, value, verified by their server, is the claim
     fields: list[tuple[str, str, bool, bool]] = field(default_factory=list)
+    #: the avatar served by this site when the account is in the directory;
+    #: never the profile's own URL (a visitor's browser loads nothing remote)
+    face: Face = NO_FACE
 
     @property
     def profile(self) -> dict:
         return self.row.profile or {}
+
+    @property
+    def name(self) -> str:
+        """The display name as read, filtered like the directory's (no bidi overrides)."""
+        return clean_display_name(self.profile.get("display_name"))
 
 
 @dataclass
@@ -91,7 +105,25 @@ def people_found(migration: Migration) -> list[PersonFound]:
             PersonFound(row.x_account_id, row.x_username, row.x_display_name, row.x_seen_in),
         )
         person.candidates.append(_card(row, now))
+    _faces([c for p in people.values() for c in p.candidates])
     return list(people.values())
+
+
+def _faces(cards: list[CandidateCard]) -> None:
+    """Faces of candidates the directory already knows (one query per network).
+
+    A candidate that is only this person's is not added to the shared
+    directory to get one: it keeps its initial."""
+    for network in ("bluesky", "mastodon"):
+        uris = {c.row.account for c in cards if c.row.network == network and c.row.account}
+        if not uris:
+            continue
+        known = {a.uri: a for a in NetworkAccount.objects.filter(network=network, uri__in=uris)}
+        want_faces(known.values())
+        for card in cards:
+            account = known.get(card.row.account) if card.row.network == network else None
+            if account is not None:
+                card.face = face_of(account)
 
 
 def start(migration: Migration, *, consent: bool) -> None:

@@ -9,7 +9,11 @@ from django.db.models import Exists, OuterRef, Q
 
 from hirondelle.identity.models import Link
 from hirondelle.migration.models import Direction, Edge, Migration, PlanItem
+from hirondelle.migration.services.faces import want_faces
 from hirondelle.migration.services.matching import graph_is_larger
+from hirondelle.portal.services.faces import Face, face_of
+
+NO_FACE = Face()
 
 __all__ = ["Arrival", "arrivals_since", "record_visit"]
 
@@ -25,6 +29,7 @@ class Arrival:
     link_id: int = 0  # for the "Report" link
     evidence_code: str = ""  # for the proof in words
     follow_state: str = ""  # the follow's state: done, pending, in_flight, failed, or ""
+    face: Face = NO_FACE  # their name and avatar, as stored (read in the background)
 
 
 def record_visit(user) -> datetime | None:
@@ -85,6 +90,7 @@ def arrivals_since(
         if rank.get(state, 3) > rank.get(states.get(key, ""), 0):
             states[key] = state
     queued = set(states)
+    want_faces(link.network_account for link in links)
     return [
         Arrival(
             network=link.network,
@@ -96,6 +102,7 @@ def arrivals_since(
             follow_state=states.get((link.network, str(link.x_account_id)), ""),
             link_id=link.pk,
             evidence_code=str(link.evidence),
+            face=face_of(link.network_account),
         )
         for link in links
     ]

@@ -1,5 +1,6 @@
 """One module per page; each view only calls services."""
 
+from hirondelle.portal.views.avatar import avatar
 from hirondelle.portal.views.bluesky_oauth import (
     bluesky_oauth_client_metadata,
     bluesky_oauth_jwks,
@@ -36,6 +37,7 @@ from hirondelle.portal.views.upload import (
 from hirondelle.portal.views.x_signin import x_signin_callback, x_signin_start
 
 __all__ = [
+    "avatar",
     "bluesky_oauth_client_metadata",
     "bluesky_oauth_jwks",
     "consent",

@@ -11,6 +11,7 @@ from hirondelle.identity.models import Evidence
 from hirondelle.identity.services.trust import Review
 from hirondelle.migration.services.names import names_for
 from hirondelle.portal.services.current import current_migration, my_accounts
+from hirondelle.portal.services.faces import faces_for_links
 from hirondelle.portal.services.review import DIRECTIONS, review_page, save_choices, set_trust
 from hirondelle.portal.templatetags.portal import num
 
@@ -68,6 +69,8 @@ def review(request: HttpRequest) -> HttpResponse:
     shown_ids = {row.match.x_id for group in page.groups for row in group.rows}
     # The X side as this person's archive knew it (never another person's word).
     x_info = names_for(migration, shown_ids)
+    # Their name and avatar as stored; stale ones are read in the background.
+    faces = faces_for_links(row.match.link_id for group in page.groups for row in group.rows)
     return render(
         request,
         "portal/review.html",
@@ -80,5 +83,6 @@ def review(request: HttpRequest) -> HttpResponse:
             "reason_labels": REASONS,
             "trust_levels": [(e.value, e.label) for e in Evidence.thresholds()],
             "x_info": x_info,
+            "faces": faces,
         },
     )

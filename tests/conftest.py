@@ -7,7 +7,9 @@ they run on SQLite. `scripts/test` runs both passes.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 
 import pytest
 
@@ -33,8 +35,37 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+def _loopback_only(getaddrinfo):
+    """Wrap `socket.getaddrinfo` so the suite never asks a DNS server anything.
+
+    Tests may name hosts that do not exist (`remote.example`, `mock.local`);
+    the system resolver would send those questions to the machine's DNS
+    server, outside 127.0.0.0/8. Here they fail at once, as an unknown name
+    does, and addresses and loopback names resolve as before.
+    """
+
+    def lookup(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is None or name.lower().rstrip(".") in _LOOPBACK_NAMES:
+            return getaddrinfo(host, *args, **kwargs)
+        if name.lower().rstrip(".").endswith(".localhost"):
+            return getaddrinfo("localhost", *args, **kwargs)
+        try:
+            ipaddress.ip_address(name.split("%", 1)[0])
+        except ValueError:
+            raise socket.gaierror(socket.EAI_NONAME, f"no DNS in the test suite: {name}") from None
+        return getaddrinfo(host, *args, **kwargs)
+
+    lookup.__wrapped__ = getaddrinfo
+    return lookup
+
+
 def pytest_configure(config: pytest.Config) -> None:
     global _server
+    socket.getaddrinfo = _loopback_only(socket.getaddrinfo)
     # The peers (Mastodon, atproto, X stand-ins) listen on 127.0.0.1 over plain
     # HTTP: the suite allows private addresses, as HIRONDELLE_ALLOW_PRIVATE_ADDRESSES
     # does for a local peer. The guard's own tests pass a strict policy.

@@ -176,6 +176,23 @@ class PdsClient:
             headers=self._admin(),
         )
 
+    def update_own_handle(self, session: Session, handle: str) -> None:
+        """The account itself changes its handle (the PDS checks that it resolves)."""
+        self._call(
+            "POST",
+            "com.atproto.identity.updateHandle",
+            json={"handle": handle},
+            headers={"authorization": f"Bearer {session.access_jwt}"},
+        )
+
+    def current_handle(self, did: str) -> str:
+        """The handle the PDS holds for `did` now ("" when it does not host it)."""
+        try:
+            repo = self._call("GET", "com.atproto.repo.describeRepo", params={"repo": did})
+        except (NotFound, PdsError):
+            return ""
+        return str(repo.get("handle", ""))
+
     # -- accounts -----------------------------------------------------------
     def create_account(
         self,

@@ -100,9 +100,11 @@ def test_switch_to_the_full_name_handle_when_it_resolves(
         closed.bind(("127.0.0.1", 0))
         nowhere = closed.getsockname()[1]
     waiting = switch_handles(inst, policy=_policy(nowhere), scheme="http")
-    assert waiting.switched == [] and len(waiting.waiting) == 3
+    assert waiting.switched == []
+    assert len(waiting.waiting) == 3
     reason = waiting.waiting[officials[0].name]
-    assert officials[0].second_handle in reason and "HIRONDELLE_ALLOWED_HOSTS" in reason
+    assert officials[0].second_handle in reason
+    assert "HIRONDELLE_ALLOWED_HOSTS" in reason
     officials[0].refresh_from_db()
     assert officials[0].second_handle_problem
     assert officials[0].bluesky_handle.endswith(".social.example.fr")
@@ -132,7 +134,8 @@ def test_switch_to_the_full_name_handle_when_it_resolves(
     assert report.verifications_rewritten == 3
     with PdsClient(peer.pds) as pds:
         for o in Official.objects.filter(institution=inst):
-            assert o.bluesky_handle == o.second_handle and o.second_handle_at
+            assert o.bluesky_handle == o.second_handle
+            assert o.second_handle_at
             assert o.second_handle_problem == ""
             assert o.bluesky_verified
             assert pds.resolve_handle(o.second_handle) == o.bluesky_did

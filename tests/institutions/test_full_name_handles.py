@@ -10,6 +10,7 @@ same URL with the handle as Host header (start.mjs `handle_host`)."""
 from __future__ import annotations
 
 import socket
+import socketserver
 import threading
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -33,7 +34,7 @@ class _Quiet(WSGIRequestHandler):
         pass
 
 
-class _Threaded(WSGIServer):
+class _Threaded(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
 
@@ -43,7 +44,7 @@ def hirondelle_server(settings):
     from django.core.wsgi import get_wsgi_application
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, ".deputes.example.fr", "127.0.0.1"]
-    server = make_server("127.0.0.1", 0, get_wsgi_application(), WSGIServer, _Quiet)
+    server = make_server("127.0.0.1", 0, get_wsgi_application(), _Threaded, _Quiet)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -50,6 +50,8 @@ class Server(models.Model):
     domain = models.CharField(_("handle domain"), max_length=200)
     #: {"admin_password", "bypass_key", "token", "account": {"did", "handle", "password"}}
     credentials = EncryptedJSONField(default=dict)
+    #: when the background task sending claim e-mails runs next (None: not queued)
+    invites_wake_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

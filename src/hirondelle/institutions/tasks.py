@@ -1,0 +1,26 @@
+"""Background work for institutions: claim e-mails at the PDS's pace."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from hirondelle.institutions.models import Institution, Server
+
+__all__ = ["send_invitations"]
+
+
+@task()
+def send_invitations(institution_id: int) -> dict:
+    """Send the claim e-mails the PDS accepts now, then come back when it accepts more."""
+    from hirondelle.institutions.services import invites
+
+    institution = Institution.objects.filter(pk=institution_id).first()
+    if institution is None:
+        return {"sent": 0, "left": 0}
+    Server.objects.filter(institution=institution, kind=Server.Kind.PDS).update(
+        invites_wake_at=None
+    )
+    result = invites.send_due(institution)
+    if result.next_at is not None:
+        invites.schedule(institution, result.next_at)
+    return {"sent": result.sent, "left": result.left, "failed": result.failed}

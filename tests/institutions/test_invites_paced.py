@@ -32,7 +32,8 @@ def test_slots_never_exceed_the_hour_or_the_day():
     for i, at in enumerate(slots):
         assert sum(1 for t in slots[: i + 1] if t > at - timedelta(hours=1)) <= 15
         assert sum(1 for t in slots[: i + 1] if t > at - timedelta(days=1)) <= 50
-    assert slots[14] == now and slots[15] == now + timedelta(hours=1)
+    assert slots[14] == now
+    assert slots[15] == now + timedelta(hours=1)
     assert slots[50] == now + timedelta(days=1)
     assert timedelta(days=11) <= slots[-1] - now < timedelta(days=12)
     # what was sent earlier counts
@@ -46,7 +47,8 @@ def test_without_the_bypass_key_invitations_are_paced(make_institution, institut
     load_roster(inst, roster_csv(17, email_tag=tag))
     dry = bluesky.provision(inst, dry_run=True)
     (said,) = [w for w in dry.warnings if "claim e-mails" in w]
-    assert "17 claim e-mails" in said and "about an hour" in said
+    assert "17 claim e-mails" in said
+    assert "about an hour" in said
     assert "PDS_RATE_LIMIT_BYPASS_KEY" in said
     bluesky.provision(inst)
 
@@ -55,12 +57,14 @@ def test_without_the_bypass_key_invitations_are_paced(make_institution, institut
     officials = list(Official.objects.filter(institution=inst).order_by("pk"))
     for o in officials[:15]:
         smtp.wait_for(o.email)
-        assert o.bluesky_state == "invited" and o.invite_sent_at
+        assert o.bluesky_state == "invited"
+        assert o.invite_sent_at
     assert all(o.bluesky_state == "created" for o in officials[15:])
     server = inst.server("pds")
     assert server.invites_wake_at - officials[0].invite_sent_at >= timedelta(minutes=59)
     queued = DBTaskResult.objects.filter(task_path__endswith="send_invitations")
-    assert queued.count() == 1 and queued.get().run_after == server.invites_wake_at
+    assert queued.count() == 1
+    assert queued.get().run_after == server.invites_wake_at
 
     # Asked again at once (`hirondelle institution invite`): the PDS is not asked (it
     # would refuse: see below), and the wake-up already queued is not queued twice.
@@ -90,4 +94,5 @@ def test_killed_while_inviting_each_official_is_invited_once(make_institution, s
         smtp.wait_for(o.email)
     assert [_to(smtp, o.email) for o in officials] == [1] * 6
     # the interrupted one is known to be sent, though its state says it was not confirmed
-    assert officials[2].invite_sent_at and officials[2].bluesky_state == "created"
+    assert officials[2].invite_sent_at
+    assert officials[2].bluesky_state == "created"

@@ -6,7 +6,7 @@ from django_tasks import task
 
 from hirondelle.institutions.models import Institution, Server
 
-__all__ = ["send_invitations"]
+__all__ = ["send_claim_code", "send_invitations"]
 
 
 @task()
@@ -24,3 +24,20 @@ def send_invitations(institution_id: int) -> dict:
     if result.next_at is not None:
         invites.schedule(institution, result.next_at)
     return {"sent": result.sent, "left": result.left, "failed": result.failed}
+
+
+@task()
+def send_claim_code(official_id: int) -> dict:
+    """An official asked for a code on the portal: send it now, or when the PDS allows."""
+    from datetime import datetime
+
+    from hirondelle.institutions.models import Official
+    from hirondelle.institutions.services.claim import send_code_now
+
+    official = Official.objects.select_related("institution").filter(pk=official_id).first()
+    if official is None:
+        return {"sent": False}
+    later = send_code_now(official)
+    if later:
+        send_claim_code.using(run_after=datetime.fromisoformat(later)).enqueue(official_id)
+    return {"sent": later is None, "later": later}

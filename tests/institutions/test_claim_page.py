@@ -120,7 +120,8 @@ from hirondelle.institutions.services import bluesky
 from hirondelle.institutions.services.roster import load_roster
 from hirondelle.institutions.services.setup import add_institution, set_server
 from tests.support.institution_roster import roster_csv
-inst = add_institution("{slug}", "Assemblée de démonstration", handle_domain="{tag}.deputes.example.fr")
+inst = add_institution("{slug}", "Assemblée de démonstration",
+                       handle_domain="{tag}.deputes.example.fr")
 set_server(inst, "pds", "{pds}", "{domain}",
            credentials={{"admin_password": "{admin}", "bypass_key": "{bypass}"}})
 load_roster(inst, roster_csv(2, email_tag="{tag}"))

@@ -168,3 +168,48 @@ def test_dns_mode_prints_the_record_to_publish(make_stack_institution, tag):
     reason = report.waiting[official.name]
     assert f'_atproto.{official.second_handle}. 3600 IN TXT "did={official.bluesky_did}"' in reason
     assert "DNS can take" in reason
+
+
+def test_the_commands_say_what_waits_and_what_the_appview_shows(
+    make_stack_institution, institution_stack, hirondelle_server, tag, settings, tmp_path
+):
+    from click.testing import CliRunner
+
+    from hirondelle.cli import main
+
+    settings.DATA_DIR = tmp_path / "data"
+    peer = institution_stack
+    inst = make_stack_institution()
+    load_roster(inst, roster_csv(2, email_tag=tag))
+    bluesky.provision(inst)
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(main, ["institution", *args])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    def no_dns(host: str, port: int) -> list[str]:  # nothing may leave the machine
+        raise OSError(f"no DNS in tests ({host})")
+
+    suite = guard.default_policy()
+    guard.configure(suite.with_(resolver=no_dns))
+    try:
+        out = run("handles", inst.slug)
+    finally:
+        guard.configure(suite)
+    assert "0 switched now, 0 already, 2 waiting" in out
+    assert "does not resolve" in out and "HIRONDELLE_ALLOWED_HOSTS" in out
+    status = run("status", inst.slug)
+    assert "Full-name handles: 0 in use, 2 waiting" in status
+    assert "Claim e-mails: 0 sent, 2 to send." in status
+    assert f".{tag}.deputes.example.fr: " in status  # the reason, per official
+
+    peer.handle_host(f".{tag}.deputes.example.fr", hirondelle_server)
+    port = int(hirondelle_server.rsplit(":", 1)[1])
+    assert len(switch_handles(inst, policy=_policy(port), scheme="http").switched) == 2
+    peer.trust_verifier(inst.server("pds").credentials["account"]["did"])
+    out = run("verify", inst.slug, "--appview", peer.appview, "--appview-wait", "60")
+    assert "as the AppView shows it: valid 2; 3 packs and lists in full." in out
+    status = run("status", inst.slug)
+    assert "Full-name handles: 2 in use, 0 waiting" in status
+    assert "As the AppView shows it: valid 2" in status

@@ -46,7 +46,8 @@ def institution() -> None:
         hirondelle institution provision assemblee --dry-run
         hirondelle institution provision assemblee
         hirondelle institution invite assemblee
-        hirondelle institution verify assemblee
+        hirondelle institution handles assemblee
+        hirondelle institution verify assemblee --appview-wait 120
         hirondelle institution pages assemblee ./site
         hirondelle institution publish assemblee
     """
@@ -247,18 +248,55 @@ def status(slug: str) -> None:
         f"Verified: {s.bluesky_verified} on Bluesky, {s.relme_verified} by rel=me; "
         f"history imported: {s.history_imported}."
     )
+    if s.appview:
+        click.echo(
+            "As the AppView shows it: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(s.appview.items()))
+            + " (`hirondelle institution verify` reads it again)."
+        )
+    click.echo(
+        f"Claim e-mails: {s.invited} sent, {s.to_invite} to send"
+        + (
+            f", {s.invite_uncertain} interrupted (they ask for a new code on "
+            f"/institutions/{inst.slug}/claim/)"
+            if s.invite_uncertain
+            else ""
+        )
+        + "."
+    )
+    if s.full_name_handles or s.full_name_waiting:
+        click.echo(
+            f"Full-name handles: {s.full_name_handles} in use, {s.full_name_waiting} waiting "
+            "(`hirondelle institution handles` tries again)."
+        )
     for o in inst.officials.order_by("name", "pk"):
         click.echo(
             f"  {o.name:<32} {o.bluesky_state:<9} {o.bluesky_handle or '-':<36} "
             f"{o.fediverse_state:<10} {'✓' if o.bluesky_verified else '·'}"
             f"{'✓' if o.relme_verified else '·'}"
         )
+        if o.second_handle_problem and not o.second_handle_at:
+            click.echo(f"      {o.second_handle}: {o.second_handle_problem}")
 
 
 @institution.command()
 @click.argument("slug")
-def verify(slug: str) -> None:
-    """Rewrite stale Bluesky verifications, and run Mastodon's rel=me check on the page."""
+@click.option(
+    "--appview",
+    default="",
+    show_default="HIRONDELLE_BLUESKY_APPVIEW_URL",
+    help="The AppView to read verifications and packs back from.",
+)
+@click.option(
+    "--appview-wait",
+    type=float,
+    default=0.0,
+    help="Read verifications and packs back from the AppView, waiting up to this many "
+    "seconds for it to index them (e.g. 120; 0, the default: do not read back).",
+)
+def verify(slug: str, appview: str, appview_wait: float) -> None:
+    """Rewrite stale Bluesky verifications, read them back as citizens see them (the
+    AppView), and run Mastodon's rel=me check on the page."""
     _django()
     from hirondelle.institutions.services import bluesky, publish
 
@@ -272,12 +310,48 @@ def verify(slug: str) -> None:
                 f"Bluesky: {report.verifications_written} written, "
                 f"{report.verifications_rewritten} rewritten."
             )
+            if appview_wait:
+                from hirondelle.institutions.services.appview import check_appview
+
+                seen = check_appview(inst, appview_url=appview, timeout=appview_wait)
+                click.echo(
+                    "Bluesky, as the AppView shows it: "
+                    + ", ".join(f"{k} {v}" for k, v in sorted(seen.verification.items()))
+                    + f"; {seen.packs_seen} packs and lists in full."
+                )
+                for warning in seen.warnings:
+                    click.secho(f"! {warning}", fg="yellow", err=True)
         if inst.page_url:
             click.echo(
                 f"rel=me: {publish.verify_relme(inst)} profiles verified by {inst.page_url}."
             )
     except _errors() as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@institution.command()
+@click.argument("slug")
+def handles(slug: str) -> None:
+    """Switch officials to their full-name handle wherever it resolves to them now.
+
+    Run it again after DNS changes: it only switches the ones not done, and says
+    for each of the others what is missing.
+    """
+    _django()
+    from hirondelle.institutions.services.full_name_handles import switch_handles
+
+    try:
+        report = switch_handles(_get(slug))
+    except _errors() as exc:
+        raise click.ClickException(str(exc)) from exc
+    for handle in report.switched:
+        click.echo(f"✓ {handle}")
+    for name, why in report.waiting.items():
+        click.echo(f"· {name}: {why}", err=True)
+    click.echo(
+        f"{len(report.switched)} switched now, {report.already} already, "
+        f"{len(report.waiting)} waiting; {report.verifications_rewritten} verifications rewritten."
+    )
 
 
 @institution.command()

@@ -21,6 +21,15 @@ class InstitutionStatus:
     relme_verified: int
     history_imported: int
     arrived: int
+    #: full-name handles: in use, waiting (with the reason saved per official)
+    full_name_handles: int = 0
+    full_name_waiting: int = 0
+    #: claim e-mails: sent, still to send, and interrupted runs that may not have sent
+    invited: int = 0
+    to_invite: int = 0
+    invite_uncertain: int = 0
+    #: verification as the AppView last showed it: valid / invalid / none
+    appview: Counter | None = None
 
 
 def status(institution: Institution) -> InstitutionStatus:
@@ -43,4 +52,18 @@ def status(institution: Institution) -> InstitutionStatus:
             for o in officials
             if o.bluesky_state in arrived_states or o.fediverse_state in fedi_arrived
         ),
+        full_name_handles=sum(1 for o in officials if o.second_handle_at),
+        full_name_waiting=sum(
+            1 for o in officials if o.second_handle and o.bluesky_did and not o.second_handle_at
+        ),
+        invited=sum(1 for o in officials if o.invite_sent_at),
+        to_invite=sum(
+            1
+            for o in officials
+            if o.bluesky_state == Official.Bluesky.CREATED and not o.invite_sent_at
+        ),
+        invite_uncertain=sum(
+            1 for o in officials if o.invite_sent_at and o.bluesky_state == Official.Bluesky.CREATED
+        ),
+        appview=Counter(o.appview_verification for o in officials if o.appview_verification),
     )

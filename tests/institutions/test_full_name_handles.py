@@ -198,7 +198,8 @@ def test_the_commands_say_what_waits_and_what_the_appview_shows(
     finally:
         guard.configure(suite)
     assert "0 switched now, 0 already, 2 waiting" in out
-    assert "does not resolve" in out and "HIRONDELLE_ALLOWED_HOSTS" in out
+    assert "does not resolve" in out
+    assert "HIRONDELLE_ALLOWED_HOSTS" in out
     status = run("status", inst.slug)
     assert "Full-name handles: 0 in use, 2 waiting" in status
     assert "Claim e-mails: 0 sent, 2 to send." in status

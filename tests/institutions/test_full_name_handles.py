@@ -198,6 +198,11 @@ def test_the_commands_say_what_waits_and_what_the_appview_shows(
     finally:
         guard.configure(suite)
     assert "0 switched now, 0 already, 2 waiting" in out
+    assert "tried again every hour in the background" in out
+    from django_tasks_db.models import DBTaskResult
+
+    retry = DBTaskResult.objects.get(task_path__endswith="switch_full_name_handles")
+    assert retry.run_after == inst.server("pds").handles_wake_at
     assert "does not resolve" in out
     assert "HIRONDELLE_ALLOWED_HOSTS" in out
     status = run("status", inst.slug)

@@ -175,6 +175,10 @@ def provision(slug: str, dry_run: bool, network: str) -> None:
                     click.echo(call)
                 click.echo(f"{len(report.calls)} writes would be made (reads are done for real).")
             else:
+                if inst.handle_domain:
+                    from hirondelle.institutions.services import full_name_handles
+
+                    full_name_handles.schedule(inst)  # switched in the background once resolved
                 click.echo(
                     f"Bluesky: {report.created} created, {report.adopted} adopted, "
                     f"{report.verifications_written} verified, "
@@ -338,6 +342,8 @@ def handles(slug: str) -> None:
     for each of the others what is missing.
     """
     _django()
+    from django.utils import timezone
+
     from hirondelle.institutions.services.full_name_handles import switch_handles
 
     try:
@@ -352,6 +358,14 @@ def handles(slug: str) -> None:
         f"{len(report.switched)} switched now, {report.already} already, "
         f"{len(report.waiting)} waiting; {report.verifications_rewritten} verifications rewritten."
     )
+    if report.waiting:
+        from hirondelle.institutions.services.full_name_handles import RETRY_EVERY, schedule
+
+        schedule(_get(slug), timezone.now() + RETRY_EVERY)
+        click.echo(
+            "The waiting ones are tried again every hour in the background "
+            "(`hirondelle worker` or `hirondelle serve`), for two weeks."
+        )
 
 
 @institution.command()

@@ -6,7 +6,7 @@ from django_tasks import task
 
 from hirondelle.institutions.models import Institution, Server
 
-__all__ = ["send_claim_code", "send_invitations"]
+__all__ = ["send_claim_code", "send_invitations", "switch_full_name_handles"]
 
 
 @task()
@@ -41,3 +41,24 @@ def send_claim_code(official_id: int) -> dict:
     if later:
         send_claim_code.using(run_after=datetime.fromisoformat(later)).enqueue(official_id)
     return {"sent": later is None, "later": later}
+
+
+@task()
+def switch_full_name_handles(institution_id: int) -> dict:
+    """Switch the full-name handles that resolve now; try the others again in an hour,
+    for two weeks after the officials' accounts were made (DNS takes time)."""
+    from django.utils import timezone
+
+    from hirondelle.institutions.services import full_name_handles as fnh
+
+    institution = Institution.objects.filter(pk=institution_id).first()
+    if institution is None:
+        return {"switched": 0, "waiting": 0}
+    Server.objects.filter(institution=institution, kind=Server.Kind.PDS).update(
+        handles_wake_at=None
+    )
+    report = fnh.switch_handles(institution)
+    newest = institution.officials.order_by("-updated_at").values_list("updated_at", flat=True)
+    if report.waiting and newest and timezone.now() - newest[0] < fnh.RETRY_FOR:
+        fnh.schedule(institution, timezone.now() + fnh.RETRY_EVERY)
+    return {"switched": len(report.switched), "waiting": len(report.waiting)}

@@ -52,6 +52,8 @@ class Server(models.Model):
     credentials = EncryptedJSONField(default=dict)
     #: when the background task sending claim e-mails runs next (None: not queued)
     invites_wake_at = models.DateTimeField(null=True, blank=True)
+    #: when the background task switching full-name handles tries again (None: not queued)
+    handles_wake_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -16,11 +16,14 @@ idempotent:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import httpx
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from hirondelle.institutions.models import Institution, Official
+from hirondelle.institutions.models import Institution, Official, Server
 from hirondelle.institutions.services import audit
 from hirondelle.institutions.services import bluesky as bsky
 from hirondelle.networks import guard
@@ -34,7 +37,11 @@ from hirondelle.networks.institution.handle_check import (
 from hirondelle.networks.institution.handles import dns_txt_record
 from hirondelle.networks.institution.pds import PdsError
 
-__all__ = ["SwitchReport", "switch_handles"]
+__all__ = ["RETRY_EVERY", "RETRY_FOR", "SwitchReport", "schedule", "switch_handles"]
+
+#: the background task tries the waiting handles again this often, for this long
+RETRY_EVERY = timedelta(hours=1)
+RETRY_FOR = timedelta(days=14)
 
 
 @dataclass
@@ -172,3 +179,25 @@ def _ask_pds(institution: Institution, official: Official, pds) -> str:
     except NetworkError as exc:
         return f"The PDS could not be reached ({exc}); Hirondelle tries again on the next run."
     return ""
+
+
+def schedule(institution: Institution, at: datetime | None = None) -> bool:
+    """Queue the background retry for `at` (now by default), at most once per server."""
+    from hirondelle.institutions import tasks
+
+    at = at or timezone.now()
+    stale = timezone.now() - RETRY_EVERY
+    updated = (
+        Server.objects.filter(institution=institution, kind=Server.Kind.PDS)
+        .filter(
+            Q(handles_wake_at__isnull=True)
+            | Q(handles_wake_at__gt=at)
+            | Q(handles_wake_at__lt=stale)
+        )
+        .update(handles_wake_at=at)
+    )
+    if updated:
+        transaction.on_commit(
+            lambda: tasks.switch_full_name_handles.using(run_after=at).enqueue(institution.pk)
+        )
+    return bool(updated)

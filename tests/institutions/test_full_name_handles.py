@@ -12,6 +12,7 @@ from __future__ import annotations
 import socket
 import socketserver
 import threading
+from datetime import timedelta
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import httpx
@@ -219,3 +220,35 @@ def test_the_commands_say_what_waits_and_what_the_appview_shows(
     status = run("status", inst.slug)
     assert "Full-name handles: 2 in use, 0 waiting" in status
     assert "As the AppView shows it: valid 2" in status
+
+
+def test_a_domain_hirondelle_refuses_is_named_before_any_request(make_stack_institution, tag):
+    inst = make_stack_institution()
+    load_roster(inst, roster_csv(1, email_tag=tag))
+    bluesky.provision(inst, packs=False)
+    asked: list[str] = []
+
+    def resolver(host: str, port: int) -> list[str]:
+        asked.append(host)
+        raise OSError("no DNS in tests")
+
+    policy = guard.default_policy().with_(resolver=resolver)
+    report = switch_handles(inst, policy=policy)
+    (reason,) = report.waiting.values()
+    assert "Hirondelle itself refuses requests" in reason
+    assert f".{tag}.deputes.example.fr to HIRONDELLE_ALLOWED_HOSTS" in reason
+    assert asked == []
+
+    # The background retry: nothing resolved, so it comes back in an hour (and no request
+    # left the machine: Hirondelle's own refusal is found first).
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from hirondelle.institutions import tasks
+
+    before = timezone.now()
+    assert tasks.switch_full_name_handles.call(inst.pk) == {"switched": 0, "waiting": 1}
+    wake = inst.server("pds").handles_wake_at
+    assert wake - before >= timedelta(minutes=59)
+    queued = DBTaskResult.objects.get(task_path__endswith="switch_full_name_handles")
+    assert queued.run_after == wake

@@ -29,18 +29,17 @@ def send_invitations(institution_id: int) -> dict:
 @task()
 def send_claim_code(official_id: int) -> dict:
     """An official asked for a code on the portal: send it now, or when the PDS allows."""
-    from datetime import datetime
-
     from hirondelle.institutions.models import Official
     from hirondelle.institutions.services.claim import send_code_now
 
     official = Official.objects.select_related("institution").filter(pk=official_id).first()
     if official is None:
         return {"sent": False}
-    later = send_code_now(official)
-    if later:
-        send_claim_code.using(run_after=datetime.fromisoformat(later)).enqueue(official_id)
-    return {"sent": later is None, "later": later}
+    outcome = send_code_now(official)
+    if isinstance(outcome, bool):
+        return {"sent": outcome}
+    send_claim_code.using(run_after=outcome).enqueue(official_id)
+    return {"sent": False, "later": outcome.isoformat()}
 
 
 @task()

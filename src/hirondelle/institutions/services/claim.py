@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -63,20 +63,20 @@ def request_code(institution: Institution, email: str) -> None:
     transaction.on_commit(lambda: tasks.send_claim_code.enqueue(official.pk))
 
 
-def send_code_now(official: Official) -> str | None:
-    """The background half of `request_code`: send now, or say when the PDS allows it."""
+def send_code_now(official: Official) -> datetime | bool:
+    """The background half of `request_code`: True if sent, False if no longer
+    needed or refused, else when the PDS will accept it."""
     from hirondelle.institutions.services.bluesky import _server, pds_client
     from hirondelle.institutions.services.invites import next_slot, send_one
 
     if official.bluesky_state not in WAITING:
-        return None
+        return False
     server = _server(official.institution)
     at = next_slot(server)
     if at > timezone.now():
-        return at.isoformat()
+        return at
     with pds_client(server) as pds:
-        send_one(official, pds)
-    return None
+        return send_one(official, pds)
 
 
 @sensitive_variables("password")

@@ -81,6 +81,15 @@ def _outside_check(
         found = dns_did(handle, txt_lookup)
         where = f"DNS TXT _atproto.{handle}"
     else:
+        from django.conf import settings
+        from django.http.request import validate_host
+
+        if not validate_host(handle, settings.ALLOWED_HOSTS):
+            return (
+                f"Hirondelle itself refuses requests for {handle}: add "
+                f".{institution.handle_domain} to HIRONDELLE_ALLOWED_HOSTS, restart it, "
+                "then run `hirondelle institution handles` again."
+            )
         found = well_known_did(client, handle, scheme=scheme)
         where = f"https://{handle}/.well-known/atproto-did"
     if found == did:

@@ -37,6 +37,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 os.environ["HIRONDELLE_DATA_DIR"] = tempfile.mkdtemp(prefix="hirondelle-bench-")
 os.environ.pop("HIRONDELLE_DATABASE_URL", None)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hirondelle.settings")
+# the local PDS listens on 127.0.0.1 over plain HTTP (see the guard)
+os.environ["HIRONDELLE_ALLOW_PRIVATE_ADDRESSES"] = "1"
 
 from tests.support.atproto_peer import start_atproto_peer  # noqa: E402
 from tests.support.institution_roster import roster_csv  # noqa: E402

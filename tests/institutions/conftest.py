@@ -45,6 +45,35 @@ def institution_pds(smtp):
     peer.stop()
 
 
+@pytest.fixture(scope="session")
+def institution_stack(smtp):
+    """The same institution PDS with the reference AppView (and its PostgreSQL and
+    Redis) beside it: what citizens see. `.test` stays a service domain only
+    because dev-env's own moderation accounts are made there."""
+    try:
+        peer = start_atproto_peer(
+            appview=True,
+            rate_limits=True,
+            pds_config={
+                "serviceHandleDomains": [HANDLE_DOMAIN, ".test"],
+                "inviteRequired": True,
+                "emailSmtpUrl": smtp.url,
+                "emailFromAddress": "noreply@social.example.fr",
+                "rateLimitBypassKey": BYPASS_KEY,
+            },
+        )
+    except AtprotoPeerUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield peer
+    peer.stop()
+
+
+@pytest.fixture
+def make_stack_institution(institution_stack, tag):
+    """An institution whose PDS is `institution_stack` (with its AppView)."""
+    return _maker(institution_stack, tag)
+
+
 @pytest.fixture
 def tag() -> str:
     """A tag unique in the session: e-mails and handles stay unique on the shared PDS."""
@@ -53,6 +82,10 @@ def tag() -> str:
 
 @pytest.fixture
 def make_institution(institution_pds, tag):
+    return _maker(institution_pds, tag)
+
+
+def _maker(peer, tag):
     from hirondelle.institutions.services.setup import add_institution, set_server
 
     def make(slug: str | None = None, *, bypass: bool = True):
@@ -65,10 +98,10 @@ def make_institution(institution_pds, tag):
         set_server(
             inst,
             "pds",
-            institution_pds.pds,
+            peer.pds,
             HANDLE_DOMAIN,
             credentials={
-                "admin_password": institution_pds.admin_password,
+                "admin_password": peer.admin_password,
                 "bypass_key": BYPASS_KEY if bypass else "",
             },
         )

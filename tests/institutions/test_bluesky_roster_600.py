@@ -1,5 +1,6 @@
-"""A roster of 600 on a real PDS (see conftest): killed midway, resumed, run again;
-every record and starter pack read back from the PDS."""
+"""A roster of 600 on a real PDS with the reference AppView beside it (see conftest):
+killed midway, resumed, run again; every record and starter pack read back from the
+PDS, then as citizens see them, through the AppView."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from collections import Counter
 
 import pytest
 
-from hirondelle.institutions.models import Official
+from hirondelle.institutions.models import Official, Pack
 from hirondelle.institutions.services import bluesky
+from hirondelle.institutions.services.appview import check_appview
 from hirondelle.institutions.services.roster import load_roster
 from tests.institutions.test_bluesky_small import KillAfter, Killed, _repos
 from tests.support.institution_roster import roster_csv
@@ -16,8 +18,9 @@ from tests.support.institution_roster import roster_csv
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
-def test_six_hundred_officials(make_institution, institution_pds, tag):
-    inst = make_institution()
+def test_six_hundred_officials(make_stack_institution, institution_stack, tag):
+    institution_pds = institution_stack
+    inst = make_stack_institution()
     load_roster(inst, roster_csv(600, email_tag=tag, big_group=200))
     warnings = bluesky.budget_warnings(inst)
     assert any("relay" in w and "Relay throttle reset request" in w for w in warnings)
@@ -60,3 +63,14 @@ def test_six_hundred_officials(make_institution, institution_pds, tag):
     curated = [u for u, v in lists.items() if v["purpose"] == "app.bsky.graph.defs#curatelist"]
     assert len(curated) == 1
     assert items[curated[0]] == 600
+
+    # As citizens see them: the AppView's profiles, starter packs and list.
+    institution_stack.trust_verifier(own)
+    seen = check_appview(inst, appview_url=institution_stack.appview, timeout=300)
+    assert seen.complete, seen.warnings
+    assert seen.verification == {"valid": 600}
+    assert seen.packs_seen == 6
+    by_kind = Counter()
+    for pack in Pack.objects.filter(institution=inst):
+        by_kind[pack.kind] += pack.appview_members
+    assert by_kind == {"starter": 600, "curated": 600}

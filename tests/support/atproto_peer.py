@@ -264,6 +264,16 @@ class AtprotoPeer:
         finally:
             self.request("search_mode", mode="handles")
 
+    def trust_verifier(self, did: str) -> None:
+        """Make the AppView trust `did`'s verification records (a database column at
+        Bluesky, with no API: start.mjs sets it as dev-env's own mock does)."""
+        self.request("trust_verifier", did=did)
+
+    def handle_host(self, suffix: str, url: str) -> None:
+        """Handles under `suffix` resolve by GET `url`/.well-known/atproto-did with the
+        handle as Host header (no DNS query leaves the machine; see start.mjs)."""
+        self.request("handle_host", suffix=suffix, url=url)
+
     def sync(self) -> None:
         """Wait until the AppView has indexed every write made so far."""
         self.request("sync")

@@ -46,7 +46,8 @@ def institution() -> None:
         hirondelle institution provision assemblee --dry-run
         hirondelle institution provision assemblee
         hirondelle institution invite assemblee
-        hirondelle institution verify assemblee
+        hirondelle institution handles assemblee
+        hirondelle institution verify assemblee --appview-wait 120
         hirondelle institution history assemblee --network fediverse
         hirondelle institution pages assemblee ./site
         hirondelle institution publish assemblee
@@ -175,6 +176,10 @@ def provision(slug: str, dry_run: bool, network: str) -> None:
                     click.echo(call)
                 click.echo(f"{len(report.calls)} writes would be made (reads are done for real).")
             else:
+                if inst.handle_domain:
+                    from hirondelle.institutions.services import full_name_handles
+
+                    full_name_handles.schedule(inst)  # switched in the background once resolved
                 click.echo(
                     f"Bluesky: {report.created} created, {report.adopted} adopted, "
                     f"{report.verifications_written} verified, "
@@ -207,15 +212,31 @@ def provision(slug: str, dry_run: bool, network: str) -> None:
 @institution.command()
 @click.argument("slug")
 def invite(slug: str) -> None:
-    """Have the PDS e-mail each new account's owner the code to claim it."""
-    _django()
-    from hirondelle.institutions.services import bluesky
+    """Have the PDS e-mail each new account's owner the code to claim it.
 
+    Without the PDS's bypass key the PDS sends 15 an hour and 50 a day: what it
+    accepts now goes at once, the rest in the background (`hirondelle serve` or
+    `hirondelle worker`) at that pace, each official once.
+    """
+    _django()
+    from hirondelle.institutions.services import invites
+
+    inst = _get(slug)
     try:
-        sent = bluesky.invite(_get(slug))
+        result = invites.send_due(inst)
+        click.echo(f"{result.sent} claim e-mails sent by the PDS.")
+        if result.failed:
+            click.echo(f"{result.failed} refused by the PDS (see the audit log).", err=True)
+        if result.next_at is not None:
+            duration = invites.expected_duration(inst)
+            invites.schedule(inst, result.next_at)
+            click.echo(
+                f"{result.left} left, sent in the background at the PDS's pace: the next at "
+                f"{result.next_at:%Y-%m-%d %H:%M} UTC, the last in {invites._words(duration)}. "
+                "Keep `hirondelle worker` (or `hirondelle serve`) running; stopping is safe."
+            )
     except _errors() as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"{sent} claim e-mails sent by the PDS.")
 
 
 @institution.command()
@@ -286,6 +307,27 @@ def status(slug: str) -> None:
         f"Verified: {s.bluesky_verified} on Bluesky, {s.relme_verified} by rel=me; "
         f"history imported: {s.history_imported}."
     )
+    if s.appview:
+        click.echo(
+            "As the AppView shows it: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(s.appview.items()))
+            + " (`hirondelle institution verify` reads it again)."
+        )
+    click.echo(
+        f"Claim e-mails: {s.invited} sent, {s.to_invite} to send"
+        + (
+            f", {s.invite_uncertain} interrupted (they ask for a new code on "
+            f"/institutions/{inst.slug}/claim/)"
+            if s.invite_uncertain
+            else ""
+        )
+        + "."
+    )
+    if s.full_name_handles or s.full_name_waiting:
+        click.echo(
+            f"Full-name handles: {s.full_name_handles} in use, {s.full_name_waiting} waiting "
+            "(`hirondelle institution handles` tries again)."
+        )
     for o in inst.officials.order_by("name", "pk"):
         click.echo(
             f"  {o.name:<32} {o.bluesky_state:<9} {o.bluesky_handle or '-':<36} "
@@ -293,12 +335,28 @@ def status(slug: str) -> None:
             f"{'✓' if o.relme_verified else '·'}"
             + (f"  {fediverse_step(o)}" if o.fediverse_state != "pending" else "")
         )
+        if o.second_handle_problem and not o.second_handle_at:
+            click.echo(f"      {o.second_handle}: {o.second_handle_problem}")
 
 
 @institution.command()
 @click.argument("slug")
-def verify(slug: str) -> None:
-    """Rewrite stale Bluesky verifications, and run Mastodon's rel=me check on the page."""
+@click.option(
+    "--appview",
+    default="",
+    show_default="HIRONDELLE_BLUESKY_APPVIEW_URL",
+    help="The AppView to read verifications and packs back from.",
+)
+@click.option(
+    "--appview-wait",
+    type=float,
+    default=0.0,
+    help="Read verifications and packs back from the AppView, waiting up to this many "
+    "seconds for it to index them (e.g. 120; 0, the default: do not read back).",
+)
+def verify(slug: str, appview: str, appview_wait: float) -> None:
+    """Rewrite stale Bluesky verifications, read them back as citizens see them (the
+    AppView), and run Mastodon's rel=me check on the page."""
     _django()
     from hirondelle.institutions.services import bluesky, publish
 
@@ -312,12 +370,58 @@ def verify(slug: str) -> None:
                 f"Bluesky: {report.verifications_written} written, "
                 f"{report.verifications_rewritten} rewritten."
             )
+            if appview_wait:
+                from hirondelle.institutions.services.appview import check_appview
+
+                seen = check_appview(inst, appview_url=appview, timeout=appview_wait)
+                click.echo(
+                    "Bluesky, as the AppView shows it: "
+                    + ", ".join(f"{k} {v}" for k, v in sorted(seen.verification.items()))
+                    + f"; {seen.packs_seen} packs and lists in full."
+                )
+                for warning in seen.warnings:
+                    click.secho(f"! {warning}", fg="yellow", err=True)
         if inst.page_url:
             click.echo(
                 f"rel=me: {publish.verify_relme(inst)} profiles verified by {inst.page_url}."
             )
     except _errors() as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@institution.command()
+@click.argument("slug")
+def handles(slug: str) -> None:
+    """Switch officials to their full-name handle wherever it resolves to them now.
+
+    Run it again after DNS changes: it only switches the ones not done, and says
+    for each of the others what is missing.
+    """
+    _django()
+    from django.utils import timezone
+
+    from hirondelle.institutions.services.full_name_handles import switch_handles
+
+    try:
+        report = switch_handles(_get(slug))
+    except _errors() as exc:
+        raise click.ClickException(str(exc)) from exc
+    for handle in report.switched:
+        click.echo(f"✓ {handle}")
+    for name, why in report.waiting.items():
+        click.echo(f"· {name}: {why}", err=True)
+    click.echo(
+        f"{len(report.switched)} switched now, {report.already} already, "
+        f"{len(report.waiting)} waiting; {report.verifications_rewritten} verifications rewritten."
+    )
+    if report.waiting:
+        from hirondelle.institutions.services.full_name_handles import RETRY_EVERY, schedule
+
+        schedule(_get(slug), timezone.now() + RETRY_EVERY)
+        click.echo(
+            "The waiting ones are tried again every hour in the background "
+            "(`hirondelle worker` or `hirondelle serve`), for two weeks."
+        )
 
 
 @institution.command()

@@ -17,6 +17,20 @@
 //    -> writes the account's profile record (with an avatar blob when given)
 //   {"id": 4, "op": "posts", "handle": …, "password": …, "count": 3}  -> that many posts
 //   {"id": 5, "op": "search_mode", "mode": "words" | "handles"}  -> see below
+//   {"id": 6, "op": "trust_verifier", "did": …}  -> the AppView trusts this account's
+//    app.bsky.graph.verification records (Bluesky keeps this in a database column,
+//    actor.trustedVerifier, with no API; dev-env's own mock sets it the same way)
+//   {"id": 7, "op": "handle_host", "suffix": ".deputes.example.fr", "url": "http://127.0.0.1:…"}
+//    -> see HANDLES ON AN INSTITUTION'S OWN DOMAIN below
+//
+// HANDLES ON AN INSTITUTION'S OWN DOMAIN. In production a handle outside the
+// PDS's service domains resolves by DNS TXT or by https://<handle>/.well-known/atproto-did
+// (DNS gives the host's address). Here no DNS query leaves the machine: the
+// PDS's and the AppView's resolvers fetch /.well-known/atproto-did for handles
+// under a suffix registered with "handle_host" from that local URL, with the
+// handle as Host header (the request the web server would get); any other
+// handle outside the service domains does not resolve. Service-domain handles
+// resolve against the PDS, as dev-env already does.
 //
 // A STAND-IN SEARCH SERVICE. The reference AppView has no search service:
 // alone, its searchActors matches handle substrings only (case-sensitive).
@@ -142,6 +156,42 @@ try {
   fail('start', err)
 }
 
+const handleHosts = new Map()
+const wellKnown = (base, handle) =>
+  new Promise((resolve) => {
+    const url = new URL('/.well-known/atproto-did', base)
+    const req = http.get(url, { headers: { host: handle }, timeout: 10000 }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk) => {
+        body += chunk
+        if (body.length > 2048) req.destroy()
+      })
+      res.on('end', () => {
+        const did = body.trim()
+        resolve(res.statusCode === 200 && did.startsWith('did:') ? did : undefined)
+      })
+    })
+    req.on('error', () => resolve(undefined))
+    req.on('timeout', () => req.destroy())
+  })
+const serviceDomains = network.pds.ctx.cfg.identity.serviceHandleDomains
+for (const idResolver of [
+  network.pds.ctx.idResolver,
+  network.bsky?.ctx.idResolver,
+  network.bsky?.dataplane.idResolver,
+]) {
+  if (!idResolver) continue
+  const devEnv = idResolver.handle.resolve // dev-env's: service domains against the PDS
+  idResolver.handle.resolve = async (handle) => {
+    for (const [suffix, base] of handleHosts) {
+      if (handle.endsWith(suffix)) return wellKnown(base, handle)
+    }
+    if (serviceDomains.some((domain) => handle.endsWith(domain))) return devEnv(handle)
+    return undefined
+  }
+}
+
 say({
   ready: true,
   mode: withAppView ? 'appview' : 'no-appview',
@@ -211,6 +261,23 @@ const ops = {
     if (mode !== 'words' && mode !== 'handles') throw new Error(`unknown search mode ${mode}`)
     searchMode = mode
     return { mode }
+  },
+  async trust_verifier({ did }) {
+    if (!withAppView) throw new Error('trust_verifier needs the AppView')
+    await network.processAll()
+    const res = await network.bsky.db.db
+      .updateTable('actor')
+      .set({ trustedVerifier: true })
+      .where('did', '=', did)
+      .executeTakeFirst()
+    if (!Number(res.numUpdatedRows)) throw new Error(`the AppView has not indexed ${did}`)
+    return {}
+  },
+  async handle_host({ suffix, url }) {
+    if (!suffix?.startsWith('.')) throw new Error('suffix must start with a dot')
+    if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(url)) throw new Error('url must be http://127.0.0.1:PORT')
+    handleHosts.set(suffix, url)
+    return {}
   },
   async sync() {
     await network.processAll()

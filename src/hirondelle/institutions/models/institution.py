@@ -18,6 +18,8 @@ class Institution(models.Model):
         blank=True,
         help_text=_("e.g. deputes.example.fr; Hirondelle answers /.well-known/atproto-did there."),
     )
+    #: full-name handles are published as DNS TXT records (else Hirondelle serves them)
+    handles_by_dns = models.BooleanField(default=False)
     #: where the rel=me page is published (https), set as each profile's field
     page_url = models.URLField(_("verification page address"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -48,6 +50,10 @@ class Server(models.Model):
     domain = models.CharField(_("handle domain"), max_length=200)
     #: {"admin_password", "bypass_key", "token", "account": {"did", "handle", "password"}}
     credentials = EncryptedJSONField(default=dict)
+    #: when the background task sending claim e-mails runs next (None: not queued)
+    invites_wake_at = models.DateTimeField(null=True, blank=True)
+    #: when the background task switching full-name handles tries again (None: not queued)
+    handles_wake_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -62,3 +68,21 @@ class Server(models.Model):
 
     def secret(self, name: str, default: object = "") -> object:
         return (self.credentials or {}).get(name, default)
+
+
+class ResetEmail(models.Model):
+    """One password-reset e-mail asked of a PDS: the PDS allows 15 an hour and 50 a day
+    per client address (requestPasswordReset), so every ask is counted here."""
+
+    server = models.ForeignKey(Server, on_delete=models.CASCADE, related_name="reset_emails")
+    official = models.ForeignKey(
+        "institutions.Official", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    sent_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("claim e-mail")
+        verbose_name_plural = _("claim e-mails")
+
+    def __str__(self) -> str:
+        return f"{self.server_id} {self.sent_at:%Y-%m-%d %H:%M}"

@@ -50,6 +50,13 @@ class Official(models.Model):
     #: what the verification record says (rewritten when the profile changes)
     verified_handle = models.CharField(max_length=253, blank=True)
     verified_name = models.CharField(max_length=200, blank=True)
+    #: the verification as the AppView shows it: "valid", "invalid", "none" ("" unchecked)
+    appview_verification = models.CharField(max_length=10, blank=True)
+    #: when the full-name handle became the account's handle; else why not yet
+    second_handle_at = models.DateTimeField(null=True, blank=True)
+    second_handle_problem = models.CharField(max_length=500, blank=True)
+    #: when the PDS was asked to send the claim e-mail (set before asking: sent once)
+    invite_sent_at = models.DateTimeField(null=True, blank=True)
 
     fediverse_state = models.CharField(max_length=20, choices=Fediverse.choices, default="pending")
     fediverse_address = models.CharField(max_length=300, blank=True)

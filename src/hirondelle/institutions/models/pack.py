@@ -21,6 +21,8 @@ class Pack(models.Model):
     list_rkey = models.CharField(max_length=20)
     pack_rkey = models.CharField(max_length=20, blank=True)
     written = models.BooleanField(default=False)
+    #: members the AppView lists (None: not read back yet)
+    appview_members = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("starter pack")

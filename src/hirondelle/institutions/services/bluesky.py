@@ -203,6 +203,11 @@ def budget_warnings(institution: Institution) -> list[str]:
             f"{WRITE_POINTS_PER_HOUR:,} an hour per account: about {hours} hours, resumed "
             "automatically run after run, or set PDS_RATE_LIMIT_BYPASS_KEY."
         )
+    from hirondelle.institutions.services.invites import invite_warning, to_invite
+
+    slow = invite_warning(institution, len(to_create) + to_invite(institution).count())
+    if slow:
+        warnings.append(slow)
     if hosted + 1 > RELAY_NEW_HOST_ACCOUNTS:
         warnings.append(
             f"{hosted + 1} accounts will live on this PDS: the Bluesky relay carries only "
@@ -635,22 +640,14 @@ def _graphemes(text: str, limit: int) -> str:
 
 
 def invite(institution: Institution, *, user=None, transport=None) -> int:
-    """Ask the PDS to e-mail each new account's owner a code: their invitation to claim it."""
-    server = _server(institution)
-    pds = pds_client(server, transport=transport)
-    sent = 0
-    try:
-        for official in institution.officials.filter(
-            bluesky_state=Official.Bluesky.CREATED, profile_written=True
-        ):
-            pds.request_password_reset(official.email)
-            official.bluesky_state = Official.Bluesky.INVITED
-            official.save(update_fields=["bluesky_state", "updated_at"])
-            audit.record(official, "claim e-mail sent by the PDS", user=user)
-            sent += 1
-    finally:
-        pds.close()
-    return sent
+    """Ask the PDS to e-mail each new account's owner a code: their invitation to claim it.
+
+    Sends what the PDS's limit allows now (all of them with the bypass key) and
+    returns how many; `invites.schedule` sends the rest in the background.
+    """
+    from hirondelle.institutions.services import invites
+
+    return invites.send_due(institution, user=user, transport=transport).sent
 
 
 def claim(official: Official, code: str, new_password: str, *, transport=None) -> None:

@@ -25,6 +25,15 @@ class InstitutionStatus:
     fedi_awaiting_approval: int = 0
     #: approved; the profile waits for the official to confirm their e-mail
     fedi_awaiting_email: int = 0
+    #: full-name handles: in use, waiting (with the reason saved per official)
+    full_name_handles: int = 0
+    full_name_waiting: int = 0
+    #: claim e-mails: sent, still to send, and interrupted runs that may not have sent
+    invited: int = 0
+    to_invite: int = 0
+    invite_uncertain: int = 0
+    #: verification as the AppView last showed it: valid / invalid / none
+    appview: Counter | None = None
 
 
 def status(institution: Institution) -> InstitutionStatus:
@@ -53,6 +62,20 @@ def status(institution: Institution) -> InstitutionStatus:
             for o in officials
             if o.fediverse_state == Official.Fediverse.APPROVED and not o.relme_set
         ),
+        full_name_handles=sum(1 for o in officials if o.second_handle_at),
+        full_name_waiting=sum(
+            1 for o in officials if o.second_handle and o.bluesky_did and not o.second_handle_at
+        ),
+        invited=sum(1 for o in officials if o.invite_sent_at),
+        to_invite=sum(
+            1
+            for o in officials
+            if o.bluesky_state == Official.Bluesky.CREATED and not o.invite_sent_at
+        ),
+        invite_uncertain=sum(
+            1 for o in officials if o.invite_sent_at and o.bluesky_state == Official.Bluesky.CREATED
+        ),
+        appview=Counter(o.appview_verification for o in officials if o.appview_verification),
     )
 
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import base64
 import secrets
+import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -35,6 +37,8 @@ __all__ = [
     "APPLY_WRITES_MAX",
     "CREATE_ACCOUNT_PER_5MIN",
     "RELAY_NEW_HOST_ACCOUNTS",
+    "RESET_EMAILS_PER_DAY",
+    "RESET_EMAILS_PER_HOUR",
     "WRITE_POINTS",
     "WRITE_POINTS_PER_DAY",
     "WRITE_POINTS_PER_HOUR",
@@ -42,6 +46,7 @@ __all__ = [
     "PdsError",
     "Session",
     "random_password",
+    "reset_email_slots",
 ]
 
 WRITE_POINTS = {"create": 3, "update": 2, "delete": 1}
@@ -49,6 +54,10 @@ WRITE_POINTS_PER_HOUR = 5_000
 WRITE_POINTS_PER_DAY = 35_000
 APPLY_WRITES_MAX = 200
 CREATE_ACCOUNT_PER_5MIN = 100
+#: com.atproto.server.requestPasswordReset, per client address (the request's IP, or the
+#: one the PDS's proxy forwards): @atproto/pds api/com/atproto/server/requestPasswordReset.ts
+RESET_EMAILS_PER_HOUR = 15
+RESET_EMAILS_PER_DAY = 50
 #: the Bluesky relay's default for a new PDS (indigo cmd/relay default-account-limit)
 RELAY_NEW_HOST_ACCOUNTS = 100
 
@@ -59,6 +68,40 @@ class PdsError(Refused):
     def __init__(self, message: str, *, error: str = "", status: int | None = None) -> None:
         super().__init__(message, status=status)
         self.error = error
+
+
+def reset_email_slots(
+    count: int,
+    sent: list[datetime],
+    now: datetime,
+    *,
+    per_hour: int = RESET_EMAILS_PER_HOUR,
+    per_day: int = RESET_EMAILS_PER_DAY,
+) -> list[datetime]:
+    """When each of the next `count` reset e-mails may be asked without the PDS refusing.
+
+    No more than `per_hour` in any hour and `per_day` in any day: stricter than the
+    PDS's fixed windows (which start at the first request), so never refused.
+    """
+    hour, day = timedelta(hours=1), timedelta(days=1)
+    times = sorted(t for t in sent if t > now - day)
+    slots: list[datetime] = []
+    at = now
+    for _ in range(count):
+        while True:
+            in_hour = [t for t in times if t > at - hour]
+            in_day = [t for t in times if t > at - day]
+            later = []
+            if len(in_hour) >= per_hour:
+                later.append(in_hour[-per_hour] + hour)
+            if len(in_day) >= per_day:
+                later.append(in_day[-per_day] + day)
+            if not later:
+                break
+            at = max(later)
+        times.append(at)
+        slots.append(at)
+    return slots
 
 
 def random_password() -> str:
@@ -128,10 +171,12 @@ class PdsClient:
             raise Unavailable(f"{self.url} cannot be reached ({exc}).") from exc
         if response.status_code == 429:
             reset = response.headers.get("ratelimit-reset", "")
+            # the PDS sends the moment the window ends, in Unix seconds
+            wait = max(1.0, float(reset) - time.time()) if reset.isdigit() else 60.0
             raise RateLimited(
                 f"The PDS rate-limits {nsid}: set PDS_RATE_LIMIT_BYPASS_KEY on the PDS "
                 "and give it to Hirondelle, or wait.",
-                retry_after=float(reset) if reset.isdigit() else 60.0,
+                retry_after=wait,
             )
         if response.status_code >= 500:
             raise Unavailable(f"{self.url} failed on {nsid} ({response.status_code}).")
@@ -175,6 +220,23 @@ class PdsClient:
             json={"did": did, "handle": handle},
             headers=self._admin(),
         )
+
+    def update_own_handle(self, session: Session, handle: str) -> None:
+        """The account itself changes its handle (the PDS checks that it resolves)."""
+        self._call(
+            "POST",
+            "com.atproto.identity.updateHandle",
+            json={"handle": handle},
+            headers={"authorization": f"Bearer {session.access_jwt}"},
+        )
+
+    def current_handle(self, did: str) -> str:
+        """The handle the PDS holds for `did` now ("" when it does not host it)."""
+        try:
+            repo = self._call("GET", "com.atproto.repo.describeRepo", params={"repo": did})
+        except (NotFound, PdsError):
+            return ""
+        return str(repo.get("handle", ""))
 
     # -- accounts -----------------------------------------------------------
     def create_account(

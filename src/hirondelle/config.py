@@ -174,6 +174,13 @@ class Settings(BaseSettings):
     institution_server: str = ""
     #: The institution's name, as its people know it ("Ville de Lyon").
     institution_name: str = ""
+    #: joinmastodon.org's public server list, read by a background task (and
+    #: `hirondelle servers refresh`) to suggest servers by language when
+    #: `recommended_servers` is empty. Empty: never fetched (an offline
+    #: laptop); the list shipped with Hirondelle is used.
+    servers_list_url: str = "https://api.joinmastodon.org/servers"
+    #: Hours a fetched server list is used before it is fetched again.
+    servers_list_ttl_hours: int = Field(default=24, ge=1)
 
     @field_validator("data_dir")
     @classmethod

@@ -22,6 +22,7 @@ from hirondelle.cli.match import match
 from hirondelle.cli.reconnect import accounts, connect, disconnect, plan, run
 from hirondelle.cli.republish import alt_text, republish
 from hirondelle.cli.serve import migrate, serve, worker
+from hirondelle.cli.servers import servers
 
 __all__ = ["JsonErrors", "main"]
 
@@ -82,5 +83,6 @@ for command in (
     republish,
     alt_text,
     institution,
+    servers,
 ):
     main.add_command(command)

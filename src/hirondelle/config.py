@@ -121,8 +121,8 @@ class Settings(BaseSettings):
     bluesky_appview_url: str = "https://public.api.bsky.app"
     #: The Mastodon account (``user@server``) that sends arrival notices as a
     #: direct mention, so people get a real notification. It must be connected
-    #: by the operator (`hirondelle connect mastodon` on the portal, which acts
-    #: for the operator's "local" profile) or by a staff user. Empty: each
+    #: by the operator (`hirondelle --user local connect mastodon` on the
+    #: portal: the operator's own profile) or by a staff user. Empty: each
     #: person's own account writes a private note to itself.
     notifier_mastodon: str = ""
     #: OAuth 2.0 client id of the portal's X app; empty: no "Prove my X

@@ -31,14 +31,24 @@ from tests.support.x_archive import sample_spec, write_archive
 
 pytestmark = pytest.mark.slow
 
-#: Marks every control a keyboard should reach, in page order; returns them.
+#: Marks every control a keyboard should reach, in page order (and every box
+#: that scrolls, which Chromium makes reachable); returns them.
 MARK = """() => {
   const sel = 'a[href], button, input, select, textarea, summary, [tabindex]';
   const out = [];
   let i = 0;
-  for (const e of document.querySelectorAll(sel)) {
+  // A box that scrolls is focusable too (Chromium lets the keyboard scroll it).
+  const scroller = (e) => {
+    const st = getComputedStyle(e);
+    return (/(auto|scroll)/.test(st.overflowY) && e.scrollHeight > e.clientHeight)
+      || (/(auto|scroll)/.test(st.overflowX) && e.scrollWidth > e.clientWidth);
+  };
+  for (const e of document.body.querySelectorAll('*')) {
     delete e.dataset.kb;
-    if (e.disabled || e.tabIndex < 0 || e.type === 'hidden') continue;
+    const control = e.matches(sel);
+    if (!control && !(e.tagName !== 'MAIN' && scroller(e))) continue;
+    if (e.disabled || e.type === 'hidden') continue;
+    if (control ? e.tabIndex < 0 : e.getAttribute('tabindex') === '-1') continue;
     if (e.closest('[hidden], [inert]')) continue;
     const style = getComputedStyle(e);
     if (style.visibility === 'hidden' || style.display === 'none') continue;
@@ -95,7 +105,7 @@ class Keyboard:
         first = None
         cycle: list[int] | None = None
         no_indicator: list[str] = []
-        for _ in range(2 * len(controls) + 8):
+        for _ in range(4 * len(controls) + 12):  # a date field takes a Tab per part
             page.keyboard.press("Tab")
             now = page.evaluate(FOCUSED)
             if now is None:
@@ -129,6 +139,22 @@ class Keyboard:
         page.keyboard.press("Enter")
         assert page.evaluate("document.activeElement.id") == "main", name
         self.checked.append(name)
+        # What folds away (details) opens with Enter, and what it holds is reached too.
+        closed = page.evaluate(
+            """() => [...document.querySelectorAll('details:not([open]) > summary')]
+              .filter((s) => s.dataset.kb !== undefined)
+              .map((s, i) => { s.dataset.fold = `${s.dataset.kb}-${i}`; return s.dataset.fold; })"""
+        )
+        if not closed:
+            return
+        is_open = "(f) => document.querySelector(`[data-fold='${f}']`).parentElement.open"
+        for fold in closed:
+            self.activate(f"[data-fold='{fold}']")
+            assert page.evaluate(is_open, fold), f"{name}: Enter does not open {fold}"
+        self.check(f"{name} (folded parts open)", fresh=False)
+        for fold in closed:  # and Enter folds them again, as the page was
+            self.activate(f"[data-fold='{fold}']")
+            assert not page.evaluate(is_open, fold), f"{name}: Enter does not close {fold}"
 
     def tab_to(self, selector: str, limit: int = 200) -> None:
         """Tab (never click) until `selector` has focus."""
@@ -167,11 +193,14 @@ for i in range(3):
 """
 
 
-def test_every_page_with_the_keyboard_only(browser, mastodon_peer, tmp_path) -> None:
+@pytest.mark.parametrize(
+    ("locale", "width"), [("en-GB", 1280), ("fr-FR", 390)], ids=["en-desktop", "fr-phone"]
+)
+def test_every_page_with_the_keyboard_only(browser, mastodon_peer, tmp_path, locale, width):
     spec = sample_spec(seed=5, n_posts=12, n_following=40, n_followers=15)
     archive = write_archive(tmp_path / "x", spec, zipped=True)
     portal = serve_portal(tmp_path / "portal")
-    context = browser.new_context(locale="en-GB", viewport={"width": 1280, "height": 900})
+    context = browser.new_context(locale=locale, viewport={"width": width, "height": 900})
     page = context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda e: problems.append(str(e)))
@@ -182,6 +211,22 @@ def test_every_page_with_the_keyboard_only(browser, mastodon_peer, tmp_path) -> 
         portal.python(INSTITUTION)
         page.goto(base + "/")
         kb.check("welcome")
+        # The checks can fail: a link whose focus is hidden, then a trap.
+        page.evaluate(
+            """() => { const a = document.querySelector('a.brand');
+              a.style.setProperty('outline', 'none', 'important');
+              a.style.setProperty('box-shadow', 'none', 'important'); }"""
+        )
+        with pytest.raises(AssertionError, match="no visible focus"):
+            kb.check("welcome, focus hidden", fresh=False)
+        page.reload()
+        page.evaluate(
+            """() => document.querySelector('a.brand').addEventListener('keydown',
+              (e) => { if (e.key === 'Tab') e.preventDefault(); })"""
+        )
+        with pytest.raises(pytest.fail.Exception, match="a trap"):
+            kb.check("welcome, trapped", fresh=False)
+        page.goto(base + "/")
         # The menu opens and closes with Enter.
         kb.activate("details.menu > summary")
         assert page.evaluate("document.querySelector('details.menu').open")

@@ -205,7 +205,12 @@ def request_refresh(language: str, *, now: datetime | None = None) -> bool:
     if language not in page_languages():
         return False
     now = now or timezone.now()
-    ServerList.objects.get_or_create(language=language)
+    row = ServerList.objects.filter(language=language).first()
+    if row is None:
+        row, _ = ServerList.objects.get_or_create(language=language)
+    stale = row.fetched_at is None or row.fetched_at < now - _ttl()
+    if not stale or (row.attempted_at is not None and row.attempted_at >= now - RETRY_AFTER):
+        return False  # a read only: most pages write nothing
     claimed = (
         ServerList.objects.filter(language=language)
         .filter(Q(fetched_at__isnull=True) | Q(fetched_at__lt=now - _ttl()))

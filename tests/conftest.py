@@ -108,7 +108,7 @@ def _clean_hirondelle_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if (
             name.startswith("HIRONDELLE_")
-            and name not in ("HIRONDELLE_DATA_DIR",)
+            and name not in ("HIRONDELLE_DATA_DIR", "HIRONDELLE_SERVERS_LIST_URL")
             and not name.startswith("HIRONDELLE_TEST_")
         ):
             monkeypatch.delenv(name)

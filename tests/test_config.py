@@ -84,6 +84,7 @@ def test_documented_settings_start_without_any_warning(tmp_path):
         HIRONDELLE_BLUESKY_OAUTH="off",
         HIRONDELLE_DATABASE_URL="",
         HIRONDELLE_RECOMMENDED_SERVERS="[]",
+        HIRONDELLE_SERVERS_LIST_TTL_HOURS="24",
         HIRONDELLE_ALLOW_PRIVATE_ADDRESSES="false",
         HIRONDELLE_PROFILE_REFRESH_DAYS="7",
     )

@@ -121,8 +121,8 @@ class Settings(BaseSettings):
     bluesky_appview_url: str = "https://public.api.bsky.app"
     #: The Mastodon account (``user@server``) that sends arrival notices as a
     #: direct mention, so people get a real notification. It must be connected
-    #: by the operator (`hirondelle connect mastodon` on the portal, which acts
-    #: for the operator's "local" profile) or by a staff user. Empty: each
+    #: by the operator (`hirondelle --user local connect mastodon` on the
+    #: portal: the operator's own profile) or by a staff user. Empty: each
     #: person's own account writes a private note to itself.
     notifier_mastodon: str = ""
     #: OAuth 2.0 client id of the portal's X app; empty: no "Prove my X
@@ -178,6 +178,13 @@ class Settings(BaseSettings):
     #: directory are read again from its network (in the background, when a
     #: page shows it). 0 reads them every time a page asks.
     profile_refresh_days: int = Field(default=7, ge=0)
+    #: joinmastodon.org's public server list, read by a background task (and
+    #: `hirondelle servers refresh`) to suggest servers by language when
+    #: `recommended_servers` is empty. Empty: never fetched (an offline
+    #: laptop); the list shipped with Hirondelle is used.
+    servers_list_url: str = "https://api.joinmastodon.org/servers"
+    #: Hours a fetched server list is used before it is fetched again.
+    servers_list_ttl_hours: int = Field(default=24, ge=1)
 
     @field_validator("data_dir")
     @classmethod

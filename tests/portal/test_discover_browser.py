@@ -56,7 +56,8 @@ def test_search_then_review_on_a_phone(browser, atproto_peer, mastodon_peer, sho
             from django.utils import timezone
             from hirondelle.identity.models import User, XAccount
             from hirondelle.migration.models import ArchiveName, Edge, Migration
-            person = User.objects.exclude(username="local").get()
+            # the one who signed in (on a laptop, the local person)
+            person = User.objects.filter(connected_accounts__isnull=False).distinct().get()
             me = XAccount.objects.create(id=42, username="me")
             m = Migration.objects.create(owner=person, x_account=me, imported_at=timezone.now())
             for x_id, name, display in {json.dumps(PEOPLE)}:

@@ -21,6 +21,7 @@ def clean_settings(monkeypatch):
     get_settings.cache_clear()
 
 
+@pytest.mark.django_db
 def test_the_shipped_list_says_where_it_comes_from_and_when() -> None:
     data = shipped_list()
     assert data["source"].startswith("https://joinmastodon.org")

@@ -82,6 +82,8 @@ def serve_portal(
         {
             "HIRONDELLE_DATA_DIR": str(data_dir),
             "HIRONDELLE_ALLOW_PRIVATE_ADDRESSES": "1",
+            # never joinmastodon.org from a test (see tests/settings.py)
+            "HIRONDELLE_SERVERS_LIST_URL": "",
             **(extra_env or {}),
         }
     )

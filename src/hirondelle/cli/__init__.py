@@ -12,6 +12,7 @@ import json
 import click
 
 from hirondelle import __version__
+from hirondelle.cli._django import USER_KEY
 from hirondelle.cli.archive import archive
 from hirondelle.cli.directory import directory
 from hirondelle.cli.discover import discover
@@ -22,6 +23,7 @@ from hirondelle.cli.match import match
 from hirondelle.cli.reconnect import accounts, connect, disconnect, plan, run
 from hirondelle.cli.republish import alt_text, republish
 from hirondelle.cli.serve import migrate, serve, worker
+from hirondelle.cli.servers import servers
 
 __all__ = ["JsonErrors", "main"]
 
@@ -51,14 +53,25 @@ class JsonErrors(click.Group):
 
 @click.group(cls=JsonErrors, invoke_without_command=True)
 @click.version_option(__version__, prog_name="hirondelle")
+@click.option(
+    "--user",
+    "user",
+    metavar="NAME",
+    help="Act for this person (a portal's user name; `local` is the operator's own "
+    "profile). Needed on a portal; on a laptop the command line and the web page "
+    "already act for the same person.",
+)
 @click.pass_context
-def main(ctx: click.Context) -> None:
+def main(ctx: click.Context, user: str | None) -> None:
     """Leave X without losing anyone.
 
     Reads your X archive, finds the people you follow on Mastodon and Bluesky,
     follows them again, and brings your posts along. With no command, starts
-    the local web page (same as `hirondelle serve`).
+    the local web page (same as `hirondelle serve`). On a laptop, the command
+    line and the web page act for the same person: an archive imported here
+    is on the page, and accounts connected on the page are used here.
     """
+    ctx.meta[USER_KEY] = user
     if ctx.invoked_subcommand is None:
         ctx.invoke(serve)
 
@@ -82,5 +95,6 @@ for command in (
     republish,
     alt_text,
     institution,
+    servers,
 ):
     main.add_command(command)

@@ -47,17 +47,40 @@ def ensure_database(*, verbose: bool = False) -> None:
 
 
 def local_user():  # -> hirondelle.identity.models.User
-    """The person the command line acts for: the laptop's one local user.
+    """The person the command line acts for.
 
-    A portal's people sign in through the web page; the command line there is
-    for operators and acts for the local user too.
+    On a laptop (no public address): the local person, the same profile the
+    web page signs in (see `hirondelle.identity.services.person`), unless
+    ``hirondelle --user NAME`` names another. On a portal, many people share
+    the database: the operator must name the person (``--user local`` for
+    their own profile), or the command stops before touching anything.
     """
-    from django.contrib.auth import get_user_model
-
-    user, _ = get_user_model().objects.get_or_create(
-        username="local", defaults={"first_name": "Local"}
+    from hirondelle.identity.services.person import (
+        PersonError,
+        local_person,
+        named_person,
+        single_person,
     )
-    return user
+
+    context = click.get_current_context(silent=True)
+    name = context.find_root().meta.get(USER_KEY) if context is not None else None
+    if name:
+        try:
+            return named_person(name)
+        except PersonError as e:
+            raise click.ClickException(str(e)) from e
+    if single_person():
+        return local_person()
+    raise click.ClickException(
+        "This Hirondelle serves many people (HIRONDELLE_PUBLIC_URL is set), so the "
+        "command line does not guess whose data to use: name the person, e.g. "
+        "`hirondelle --user local import …` for your own operator profile, or "
+        "`hirondelle --user NAME …` with a user name from the admin (People)."
+    )
+
+
+#: where `hirondelle --user NAME` keeps NAME for `local_user`
+USER_KEY = "hirondelle.user"
 
 
 #: Evidence names, strongest first, for `--trust`/`--evidence` choices (the

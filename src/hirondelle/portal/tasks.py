@@ -38,6 +38,7 @@ __all__ = [
     "notice_arrivals",
     "notify_person",
     "on_directory_changed",
+    "refresh_server_list",
     "schedule_notices",
 ]
 
@@ -148,3 +149,14 @@ def on_directory_changed(sender, *, x_ids: list[int], **kwargs) -> None:
     for start in range(0, len(ids), NOTICE_CHUNK):
         chunk = ids[start : start + NOTICE_CHUNK]
         transaction.on_commit(lambda chunk=chunk: notice_arrivals.enqueue(chunk))
+
+
+# --- the suggested Mastodon servers (see hirondelle.portal.services.servers) --
+
+
+@task()
+def refresh_server_list(languages: list[str]) -> dict:
+    """Fetch joinmastodon.org's list for these languages; a failure keeps the last good one."""
+    from hirondelle.portal.services.servers import refresh_servers
+
+    return {r.language: r.count if r.ok else r.error for r in refresh_servers(languages)}

@@ -5,6 +5,7 @@ from hirondelle.portal.models.arrivals_visit import ArrivalsVisit
 from hirondelle.portal.models.mastodon_app import MastodonApp
 from hirondelle.portal.models.notification_preference import NotificationPreference
 from hirondelle.portal.models.review_choice import ReviewChoice
+from hirondelle.portal.models.server_list import ServerList
 from hirondelle.portal.models.upload import ArchiveUpload
 
 __all__ = [
@@ -15,4 +16,5 @@ __all__ = [
     "NoticeEntry",
     "NotificationPreference",
     "ReviewChoice",
+    "ServerList",
 ]

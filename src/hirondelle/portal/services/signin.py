@@ -9,6 +9,7 @@ a second account while signed in adds it to the same person.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
 import uuid
@@ -23,6 +24,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from hirondelle.config import get_settings
+from hirondelle.identity.services.person import LOCAL_USERNAME, local_person, single_person
 from hirondelle.migration.models import ConnectedAccount
 from hirondelle.migration.services.accounts import (
     connect_account,
@@ -267,11 +269,41 @@ def page_after_signin(request: HttpRequest) -> str:
 class _Owner:
     user: object
     created: bool
+    #: the laptop's person, claimed by this sign-in (see `_owner`)
+    laptop: bool = False
+    #: ... created by it: removed again if the sign-in fails
+    fresh: bool = False
+
+    def forget(self) -> None:
+        """The sign-in failed: leave no profile it created behind."""
+        if self.created or self.fresh:
+            self.user.delete()
+
+
+def _from_this_machine(request: HttpRequest) -> bool:
+    try:
+        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+    except ValueError:
+        return False
 
 
 def _owner(request: HttpRequest) -> _Owner:
+    """Whose profile a sign-in lands in.
+
+    Signed in already: theirs (a second account joins the same person). On a
+    laptop (`single_person`), a browser on this machine signs in as the local
+    person, whom the command line acts for, as long as that person has no
+    account yet or this is one of theirs (found below as `other`): the page
+    and `hirondelle import`/`plan`/`run` then work on the same data. A
+    different account once the local person has one gets a profile of its
+    own, as on a portal. Otherwise: a new profile, named after the account."""
     if request.user.is_authenticated:
         return _Owner(request.user, False)
+    if single_person() and _from_this_machine(request):
+        existed = get_user_model().objects.filter(username=LOCAL_USERNAME).exists()
+        local = local_person()
+        if not ConnectedAccount.objects.filter(user=local).exists():
+            return _Owner(local, False, laptop=True, fresh=not existed)
     user = get_user_model().objects.create_user(username=f"pending-{uuid.uuid4().hex}")
     return _Owner(user, True)
 
@@ -293,12 +325,10 @@ def sign_in(
         adapter = adapter_for(probe)
         account = connect_account(owner.user, network, server, credentials, adapter=adapter)
     except NetworkError as e:
-        if owner.created:
-            owner.user.delete()
+        owner.forget()
         raise SignInError(network_failure(e, server.rstrip("/"))) from e
     except Exception:
-        if owner.created:
-            owner.user.delete()
+        owner.forget()
         raise
     finally:
         if adapter is not None:
@@ -314,7 +344,20 @@ def sign_in(
         .select_related("user")
         .first()
     )
-    if other is not None:
+    if other is not None and owner.laptop:
+        # One of another profile's accounts (made before this laptop had a
+        # local person): that profile signs in, as a returning person.
+        replace_credentials(other, account.credentials)
+        account.delete()
+        if owner.fresh:
+            owner.user.delete()
+        other.server = account.server
+        other.handle = account.handle
+        other.status = ConnectedAccount.Status.ACTIVE
+        other.status_reason = ""
+        other.save()
+        account, user = other, other.user
+    elif other is not None:
         if not owner.created:
             # The token just issued is not kept: revoke it, or it stays valid.
             revoke_credentials(account.network, account.server, account.credentials)

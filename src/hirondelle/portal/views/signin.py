@@ -1,5 +1,3 @@
-from datetime import date
-
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -23,17 +21,21 @@ def _callback_uri(request: HttpRequest) -> str:
 def signin(request: HttpRequest) -> HttpResponse:
     """Sign in with a Mastodon server, or a Bluesky handle and app password."""
     from hirondelle.portal.services.bluesky_oauth import offer
-    from hirondelle.portal.services.servers import shipped_list, suggested_servers
+    from hirondelle.portal.services.servers import list_origin, request_refresh, suggested_servers
 
     service.remember_next(request, request.GET.get("next", ""))
+    language = get_language() or "fr"
+    request_refresh(language)  # queued for a worker: the page never waits
+    origin = list_origin(language)
     return render(
         request,
         "portal/signin.html",
         {
             "bluesky_oauth": offer(),
-            "servers": suggested_servers(get_language() or "fr"),
-            "servers_checked": date.fromisoformat(shipped_list()["checked"]),
-            "servers_source": shipped_list()["source"],
+            "servers": suggested_servers(language),
+            "servers_checked": origin.checked,
+            "servers_source": origin.source,
+            "servers_fetched": origin.fetched,
             "own_list": bool(get_settings().recommended_servers),
         },
     )

@@ -1,0 +1,134 @@
+"""Count own posts without building them (`hirondelle archive inspect`).
+
+`XArchive.posts()` builds every `Post` (links expanded, mentions, media
+files found, notes merged): the import needs all of it, a count does not.
+Here each tweet entry is decoded into a `CensusTweet` (the counted fields;
+entities left as raw JSON) and counted directly. A post whose count depends
+on more goes through the very code the import uses: one that may have a
+long-post note (a note created within a second of it) is built with
+`build_post`, and media are resolved with `media_of`. Edits are collapsed by
+the same loop as `posts()`. So the counts are those of the full reader, by
+construction; `tests/archive/test_census.py` checks it on every generated
+era and edge case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from hirondelle.archive.names import NameIndex, is_named
+from hirondelle.archive.records import Post
+from hirondelle.archive.tweets import (
+    _RT,
+    CensusTweet,
+    PostContext,
+    Tweet,
+    is_self_reply,
+    media_of,
+    parse_x_time,
+)
+
+__all__ = ["PostCensus", "count_posts"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # what `build_post` gives a post without a date
+
+
+@dataclass
+class PostCensus:
+    """What `summarize` reports about own posts (retweets are counted apart)."""
+
+    posts: int = 0
+    retweets: int = 0
+    replies_to_others: int = 0
+    thread_replies: int = 0
+    long_posts: int = 0
+    community: int = 0
+    media_items: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    #: X ids the posts name (the keys of `NameIndex.names()`).
+    named: set[str] = field(default_factory=set)
+
+    def add(self, post: Post) -> None:
+        """Count one built post, exactly as `summarize` counts `posts()`."""
+        if post.is_retweet:
+            self.retweets += 1
+            return
+        self.posts += 1
+        if post.is_self_reply:
+            self.thread_replies += 1
+        elif post.reply_to_post_id is not None:
+            self.replies_to_others += 1
+        self.long_posts += post.is_long
+        self.community += post.is_community
+        self.media_items += len(post.media)
+        self._date(post.created_at)
+
+    def _date(self, when: datetime) -> None:
+        if self.first is None or when < self.first:
+            self.first = when
+        if self.last is None or when > self.last:
+            self.last = when
+
+
+def count_posts(
+    versions: Iterable[tuple[CensusTweet, bool, tuple[str, ...]]],
+    ctx: PostContext,
+    cctx: PostContext,
+    finish: Callable[[Tweet, bool, tuple[str, ...]], Post],
+    media_wanted: set[str],
+) -> PostCensus:
+    """Count the final versions of own posts (`(tweet, is community, edit ids)`).
+
+    `finish` is the reader's own way to build a post (it also records notes
+    and missing media); `media_wanted` is the reader's set of media folders
+    that posts refer to without the file.
+    """
+    census = PostCensus()
+    built = NameIndex(ctx.own_id)  # names of the posts built in full
+    named = census.named
+    own = ctx.own_id
+    notes = ctx.notes.by_second if ctx.notes else None
+    for t, community, edit_ids in versions:
+        raw = t.full_text if t.full_text is not None else (t.text or "")
+        is_rt = raw.startswith("RT @") and _RT.match(raw) is not None
+        created = parse_x_time(t.created_at)
+        if notes is not None and not is_rt and created is not None:
+            second = int(created.timestamp())
+            if second in notes or second - 1 in notes or second + 1 in notes:
+                # It may be a long post: build it the import's way.
+                post = finish(t.full(), community, edit_ids)
+                built.add(post)
+                census.add(post)
+                continue
+        media = t.media()
+        if media:
+            tid = t.id_str or t.tid()
+            found = media_of(media, tid, edit_ids, cctx if community else ctx)
+            if any(m.path is None for m in found):
+                media_wanted.update(
+                    ("community_tweet_media",) if community else ("tweets_media", "tweet_media")
+                )
+        for x in t.mentions():
+            name, uid = x.screen_name, x.id_str
+            if name and uid and uid != "-1" and is_named(uid, name, own):
+                named.add(uid)
+        reply_user, reply_name = t.in_reply_to_user_id_str, t.in_reply_to_screen_name
+        if reply_name and reply_user and is_named(reply_user, reply_name, own):
+            named.add(reply_user)
+        if is_rt:
+            census.retweets += 1
+            continue
+        census.posts += 1
+        reply_to = t.in_reply_to_status_id_str or None
+        if is_self_reply(reply_to, reply_user, reply_name, ctx):
+            census.thread_replies += 1
+        elif reply_to is not None:
+            census.replies_to_others += 1
+        census.community += community
+        census.media_items += len(media)
+        census._date(created or _EPOCH)
+    named.update(built.names())
+    return census

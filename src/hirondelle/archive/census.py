@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from hirondelle.archive.names import NameIndex, is_named
 from hirondelle.archive.records import Post
 from hirondelle.archive.tweets import (
+    _EMPTY,
+    _EMPTY_OBJECT,
     _RT,
     CensusTweet,
     PostContext,
@@ -91,9 +93,14 @@ def count_posts(
     named = census.named
     own = ctx.own_id
     notes = ctx.notes.by_second if ctx.notes else None
+    rt_match = _RT.match
+    first = last = None
+    posts = retweets = thread_replies = replies_to_others = community_posts = media_items = 0
     for t, community, edit_ids in versions:
-        raw = t.full_text if t.full_text is not None else (t.text or "")
-        is_rt = raw.startswith("RT @") and _RT.match(raw) is not None
+        raw = t.full_text
+        if raw is None:
+            raw = t.text or ""
+        is_rt = raw[:4] == "RT @" and rt_match(raw) is not None
         created = parse_x_time(t.created_at)
         if notes is not None and not is_rt and created is not None:
             second = int(created.timestamp())
@@ -103,32 +110,55 @@ def count_posts(
                 built.add(post)
                 census.add(post)
                 continue
-        media = t.media()
-        if media:
-            tid = t.id_str or t.tid()
-            found = media_of(media, tid, edit_ids, cctx if community else ctx)
-            if any(m.path is None for m in found):
-                media_wanted.update(
-                    ("community_tweet_media",) if community else ("tweets_media", "tweet_media")
-                )
-        for x in t.mentions():
-            name, uid = x.screen_name, x.id_str
-            if name and uid and uid != "-1" and is_named(uid, name, own):
-                named.add(uid)
+        e = t.entities
+        ext = t.extended_entities
+        media = None
+        if (ext is not None and (len(ext) > 4 or ext not in _EMPTY_OBJECT)) or (
+            e is not None and e.media is not None and (len(e.media) > 4 or e.media not in _EMPTY)
+        ):
+            media = t.media()
+            if media:
+                found = media_of(media, t.id_str or t.tid(), edit_ids, cctx if community else ctx)
+                if any(m.path is None for m in found):
+                    media_wanted.update(
+                        ("community_tweet_media",) if community else ("tweets_media", "tweet_media")
+                    )
+        if e is not None and e.user_mentions is not None:
+            um = e.user_mentions
+            if len(um) > 4 or um not in _EMPTY:
+                for x in t.mentions():
+                    name, uid = x.screen_name, x.id_str
+                    if name and uid and uid != "-1" and is_named(uid, name, own):
+                        named.add(uid)
         reply_user, reply_name = t.in_reply_to_user_id_str, t.in_reply_to_screen_name
         if reply_name and reply_user and is_named(reply_user, reply_name, own):
             named.add(reply_user)
         if is_rt:
-            census.retweets += 1
+            retweets += 1
             continue
-        census.posts += 1
-        reply_to = t.in_reply_to_status_id_str or None
-        if is_self_reply(reply_to, reply_user, reply_name, ctx):
-            census.thread_replies += 1
-        elif reply_to is not None:
-            census.replies_to_others += 1
-        census.community += community
-        census.media_items += len(media)
-        census._date(created or _EPOCH)
+        posts += 1
+        reply_to = t.in_reply_to_status_id_str
+        if reply_to:
+            if is_self_reply(reply_to, reply_user, reply_name, ctx):
+                thread_replies += 1
+            else:
+                replies_to_others += 1
+        community_posts += community
+        if media:
+            media_items += len(media)
+        when = created or _EPOCH
+        if first is None or when < first:
+            first = when
+        if last is None or when > last:
+            last = when
+    census.posts += posts
+    census.retweets += retweets
+    census.thread_replies += thread_replies
+    census.replies_to_others += replies_to_others
+    census.community += community_posts
+    census.media_items += media_items
+    for when in (first, last):
+        if when is not None:
+            census._date(when)
     named.update(built.names())
     return census

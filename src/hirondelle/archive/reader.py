@@ -8,6 +8,7 @@ chunk at a time. Private files are listed by name and never opened.
 from __future__ import annotations
 
 import functools
+import operator
 import re
 import struct
 import zipfile
@@ -124,39 +125,34 @@ _WRAPPERS = {
 }
 
 
-class _Graph(msgspec.Struct):
+class _Graph(msgspec.Struct, gc=False):
     accountId: str | int | None = None
 
 
 def _graph_decoder(key: str) -> msgspec.json.Decoder:
-    item: Any = msgspec.defstruct(f"_{key}_item", [(key, _Graph | None, None)])
+    item: Any = msgspec.defstruct(f"_{key}_item", [(key, _Graph | None, None)], gc=False)
     return msgspec.json.Decoder(list[item])
 
 
 _GRAPH_DECODERS = {kind: _graph_decoder(key) for kind, (_, key) in _WRAPPERS.items()}
 
 
-class _Object(msgspec.Struct):
-    """Any JSON object, fields skipped: validates the JSON at C speed."""
-
-
-_OBJECTS_DECODER = msgspec.json.Decoder(list[_Object])
-_ACCOUNT_ID = re.compile(rb'"accountId"\s*:\s*"(\d+)"')
-
-
-def _scan_ids(decoder: msgspec.json.Decoder, key: str) -> Callable[[Any, list[Any]], list[str]]:
-    """Ids of a validated run by a byte scan; a typed decode when the scan disagrees."""
+def _graph_ids(key: str) -> Callable[[Any, list[Any]], list[str]]:
+    """The ids of a decoded run, in C for the usual case (every entry a string id)."""
+    get = operator.attrgetter(f"{key}.accountId")
 
     def extract(run: Any, items: list[Any]) -> list[str]:
-        found = _ACCOUNT_ID.findall(run)
-        if len(found) == len(items):
-            return b"\n".join(found).decode("ascii").split("\n") if found else []
-        out = []
-        for item in decoder.decode(run):
-            inner = getattr(item, key)
-            if inner is not None and inner.accountId is not None:
-                out.append(str(inner.accountId))
-        return out
+        try:
+            ids = list(map(get, items))
+            "".join(ids)  # TypeError unless every id is a string
+            return ids
+        except (AttributeError, TypeError):  # an entry without an id, or a numeric id
+            out = []
+            for item in items:
+                inner = getattr(item, key)
+                if inner is not None and inner.accountId is not None:
+                    out.append(str(inner.accountId))
+            return out
 
     return extract
 
@@ -356,9 +352,11 @@ class XArchive:
         )
         return sum(self._c.size(n) for b in bases for n in self._files.get(b, ()))
 
-    def _batches(self, name: str, decoder: msgspec.json.Decoder) -> Iterator[list[Any]]:
+    def _batches(
+        self, name: str, decoder: msgspec.json.Decoder, owned: bool = False
+    ) -> Iterator[list[Any]]:
         with self._open_data(name) as fh:
-            yield from iter_batches(fh, name, decoder, on_bytes=self.progress)
+            yield from iter_batches(fh, name, decoder, on_bytes=self.progress, owned=owned)
 
     def _items(self, base: str, decoder: msgspec.json.Decoder) -> Iterator[Any]:
         for name in self._files.get(base, ()):
@@ -549,12 +547,10 @@ class XArchive:
         kind = EdgeKind(kind)
         base, key = _WRAPPERS[kind]
         decoder = _GRAPH_DECODERS[kind]
-        extract = _scan_ids(decoder, key)
+        extract = _graph_ids(key)
         for name in self._files.get(base, ()):
             with self._open_data(name) as fh:
-                yield from iter_batches(
-                    fh, name, _OBJECTS_DECODER, on_bytes=self.progress, extract=extract
-                )
+                yield from iter_batches(fh, name, decoder, on_bytes=self.progress, extract=extract)
 
     def following(self) -> Iterator[str]:
         return self.edges(EdgeKind.FOLLOWING)
@@ -625,7 +621,7 @@ class XArchive:
         """(tweet, is community) of every entry; `which`: 0 full, 1 light, 2 census."""
         for name, community in self._tweet_files():
             decoders, wrapped = self._decoders_for(name)
-            for batch in self._batches(name, decoders[which]):
+            for batch in self._batches(name, decoders[which], owned=which == 2):
                 for item in batch:
                     t = item.tweet if wrapped else item
                     if t is not None:
@@ -695,6 +691,7 @@ class XArchive:
                     final = ids[-1]
                 if tid != final:
                     stats.superseded += 1
+                    t = t.detached() if hasattr(t, "detached") else t
                     if ctx.notes:
                         earlier.append(t)
                     prev = held.get(group)

@@ -27,13 +27,13 @@ def _count(iterable) -> int:
     return n
 
 
-def _count_named(batches, named: dict) -> tuple[int, int]:
+def _count_named(batches, named: set[str]) -> tuple[int, int]:
     """(ids, ids the posts name) of one graph relation, a decoded batch at a time."""
     total = hits = 0
     for batch in batches:
         total += len(batch)
         if named:
-            hits += sum(1 for x_id in batch if x_id in named)
+            hits += sum(map(named.__contains__, batch))
     return total, hits
 
 

@@ -185,6 +185,18 @@ class CensusTweet(msgspec.Struct, gc=False):
     def raw_text(self) -> str:
         return self.full_text if self.full_text is not None else (self.text or "")
 
+    def detached(self) -> CensusTweet:
+        """A copy that owns its raw entities (kept past its batch, it pins no buffer)."""
+        e = self.entities
+        if e is not None:
+            e = _CensusEntities(
+                *(None if r is None else r.copy() for r in msgspec.structs.astuple(e))
+            )
+        ext = self.extended_entities
+        return msgspec.structs.replace(
+            self, entities=e, extended_entities=None if ext is None else ext.copy()
+        )
+
     def mentions(self) -> list[_Mention]:
         raw = self.entities.user_mentions if self.entities is not None else None
         return [] if raw is None or raw in _EMPTY else (_MENTIONS.decode(raw) or [])
@@ -416,11 +428,18 @@ def _snowflake_ms(tid: str) -> int | None:
 
 
 def _common_prefix(a: str, b: str) -> int:
+    """Length of the common start of `a` and `b` (by halving: slices compare in C)."""
     n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
+    if a[:n] == b[:n]:
+        return n
+    lo, hi = 0, n  # a[:lo] == b[:lo] and a[:hi] != b[:hi]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if a[lo:mid] == b[lo:mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 @dataclass

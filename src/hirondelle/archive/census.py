@@ -128,10 +128,22 @@ def count_posts(
             if len(um) > 4 or um not in _EMPTY:
                 for x in t.mentions():
                     name, uid = x.screen_name, x.id_str
-                    if name and uid and uid != "-1" and is_named(uid, name, own):
+                    if (
+                        uid
+                        and uid not in named
+                        and uid != own
+                        and name
+                        and is_named(uid, name, own)
+                    ):
                         named.add(uid)
         reply_user, reply_name = t.in_reply_to_user_id_str, t.in_reply_to_screen_name
-        if reply_name and reply_user and is_named(reply_user, reply_name, own):
+        if (
+            reply_user
+            and reply_user not in named
+            and reply_user != own
+            and reply_name
+            and is_named(reply_user, reply_name, own)
+        ):
             named.add(reply_user)
         if is_rt:
             retweets += 1

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hirondelle.archive import open_archive, summarize
+from hirondelle.archive import ArchiveError, open_archive, summarize
 from hirondelle.archive.tweets import _common_prefix
 from tests.archive.test_properties import specs
 from tests.support.x_archive import (
@@ -184,3 +184,32 @@ def test_common_prefix_by_halving(a: str, b: str) -> None:
     while n < min(len(a), len(b)) and a[n] == b[n]:
         n += 1
     assert _common_prefix(a, b) == n
+
+
+def test_inflating_in_a_thread_reads_the_same_and_fails_the_same(tmp_path, monkeypatch) -> None:
+    """Members inflated ahead by a thread (`container._Prefetch`), in small chunks."""
+    from hirondelle.archive import container
+
+    spec = sample_spec(5, n_posts=300, n_following=50)
+    path = write_archive(tmp_path / "a", spec, parts={"tweets": 2})
+    monkeypatch.setattr(container, "PREFETCH", False)
+    _, plain = _both(path)
+    monkeypatch.setattr(container, "PREFETCH", True)
+    monkeypatch.setattr(container, "PREFETCH_MIN_BYTES", 0)
+    monkeypatch.setattr(container, "_PREFETCH_CHUNK", 997)
+    monkeypatch.setattr(container, "_PREFETCH_AHEAD", 2)
+    threaded = _assert_same(path)
+    assert threaded == plain
+    with open_archive(path) as archive:
+        name = archive.data_files("tweets")[0]
+        with archive._open_data(name) as stream:
+            assert isinstance(stream, container._Prefetch)
+            assert stream.read(10).startswith(b"window.")
+    # A damaged member: the thread's error is raised by the reading thread, as an ArchiveError.
+    blob = bytearray(path.read_bytes())
+    at = blob.index(b"data/tweets.js") + 4000
+    blob[at : at + 64] = bytes(64)
+    damaged = tmp_path / "damaged.zip"
+    damaged.write_bytes(bytes(blob))
+    with pytest.raises(ArchiveError), open_archive(damaged) as archive:
+        summarize(archive)

@@ -14,6 +14,7 @@ era and edge case.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -92,7 +93,16 @@ def count_posts(
     built = NameIndex(ctx.own_id)  # names of the posts built in full
     named = census.named
     own = ctx.own_id
-    notes = ctx.notes.by_second if ctx.notes else None
+    # Seconds with a note, and the seconds either side, as datetimes: a post
+    # created at one of them may be a long post (`NoteIndex.match` looks ±1 s).
+    notes: set[datetime] | None = None
+    by_second = ctx.notes.by_second if ctx.notes else {}
+    if ctx.notes:
+        notes = set()
+        for second in by_second:
+            for d in (-1, 0, 1):
+                with contextlib.suppress(OverflowError, ValueError, OSError):  # beyond any post
+                    notes.add(datetime.fromtimestamp(second + d, UTC))
     rt_match = _RT.match
     first = last = None
     posts = retweets = thread_replies = replies_to_others = community_posts = media_items = 0
@@ -102,14 +112,21 @@ def count_posts(
             raw = t.text or ""
         is_rt = raw[:4] == "RT @" and rt_match(raw) is not None
         created = parse_x_time(t.created_at)
-        if notes is not None and not is_rt and created is not None:
-            second = int(created.timestamp())
-            if second in notes or second - 1 in notes or second + 1 in notes:
-                # It may be a long post: build it the import's way.
-                post = finish(t.full(), community, edit_ids)
-                built.add(post)
-                census.add(post)
-                continue
+        if (
+            notes is not None
+            and not is_rt
+            and created is not None
+            and (
+                created in notes
+                if not created.microsecond
+                else any(int(created.timestamp()) + d in by_second for d in (-1, 0, 1))
+            )
+        ):
+            # It may be a long post: build it the import's way.
+            post = finish(t.full(), community, edit_ids)
+            built.add(post)
+            census.add(post)
+            continue
         e = t.entities
         ext = t.extended_entities
         media = None

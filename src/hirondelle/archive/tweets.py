@@ -385,11 +385,13 @@ _QUOTE = re.compile(
 _SOURCE = re.compile(r">([^<]*)</a>")
 _LEAD = re.compile(r"^(?:@\w+\s+)+")
 _NORM_URL = re.compile(r"https?://\S+")
-_NORM_WS = re.compile(r"\s+")
 
 
 def _norm(text: str) -> str:
-    return _NORM_WS.sub(" ", _NORM_URL.sub(" ", text)).strip()
+    """Links set aside, runs of whitespace as one space (`\\s` is `str.isspace`)."""
+    if "http" in text:
+        text = _NORM_URL.sub(" ", text)
+    return " ".join(text.split())
 
 
 def _best_variant(info: _VideoInfo | None) -> str | None:

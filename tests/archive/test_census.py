@@ -213,3 +213,26 @@ def test_inflating_in_a_thread_reads_the_same_and_fails_the_same(tmp_path, monke
     damaged.write_bytes(bytes(blob))
     with pytest.raises(ArchiveError), open_archive(damaged) as archive:
         summarize(archive)
+
+
+_X_TIME_CHARS = st.sampled_from(list("0123456789 :+-MonDecJanFebTuWdThSaZ\t٣x"))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    when=st.datetimes(
+        min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC)
+    ),
+    edits=st.lists(st.tuples(st.integers(0, 29), _X_TIME_CHARS), max_size=3),
+)
+def test_x_time_fast_path_parses_as_the_general_way(when, edits) -> None:
+    """X's fixed-width UTC dates take a fast path; near-misses must parse as before."""
+    from hirondelle.archive.tweets import _parse_x_time_split, parse_x_time
+
+    text = list(when.strftime("%a %b %d %H:%M:%S +0000 ") + f"{when.year:04d}")
+    for at, char in edits:
+        text[at] = char
+    value = "".join(text)
+    assert parse_x_time(value) == _parse_x_time_split(value)
+    if not edits:
+        assert parse_x_time(value) == when.replace(microsecond=0)

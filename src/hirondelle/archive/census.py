@@ -35,7 +35,10 @@ from hirondelle.archive.tweets import (
 
 __all__ = ["PostCensus", "count_posts"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # what `build_post` gives a post without a date
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: The media folders a post's missing file counts against (as `XArchive.posts` does).
+_MEDIA = ("tweets_media", "tweet_media")
+_COMMUNITY_MEDIA = ("community_tweet_media",)  # what `build_post` gives a post without a date
 
 
 @dataclass
@@ -134,12 +137,11 @@ def count_posts(
             e is not None and e.media is not None and (len(e.media) > 4 or e.media not in _EMPTY)
         ):
             media = t.media()
-            if media:
+            folders = _COMMUNITY_MEDIA if community else _MEDIA
+            if media and not media_wanted.issuperset(folders):  # else: known to be missing
                 found = media_of(media, t.id_str or t.tid(), edit_ids, cctx if community else ctx)
                 if any(m.path is None for m in found):
-                    media_wanted.update(
-                        ("community_tweet_media",) if community else ("tweets_media", "tweet_media")
-                    )
+                    media_wanted.update(folders)
         if e is not None and e.user_mentions is not None:
             um = e.user_mentions
             if len(um) > 4 or um not in _EMPTY:

@@ -682,7 +682,14 @@ class XArchive:
         done_groups: set[str] = set()
         for t, community in entries:
             stats.tweet_entries += 1
-            ids = t.edit_info.ids() if t.edit_info else []
+            info = t.edit_info
+            if info is None:
+                yield t, community, ()
+                continue
+            initial = info.initial  # the usual place (inlined: this runs for every entry)
+            ids = initial.editTweetIds if initial is not None else None
+            if not ids:
+                ids = info.ids()
             if len(ids) > 1:
                 tid = t.tid()
                 group = ids[0]

@@ -308,8 +308,36 @@ _MONTHS = {
 _TZ: dict[str, timezone] = {"+0000": UTC}
 
 
+_MONTH_DIGITS = {m: f"{i:02d}" for m, i in _MONTHS.items()}
+_from_iso = datetime.fromisoformat
+
+
 def parse_x_time(value: str | None) -> datetime | None:
-    """`Mon Nov 20 10:00:00 +0000 2023` → aware datetime (fast path, no strptime)."""
+    """`Mon Nov 20 10:00:00 +0000 2023` → aware datetime (fast path, no strptime).
+
+    X writes every date in UTC with fixed widths: those are rewritten as ISO
+    and parsed in C (`fromisoformat` checks every digit); anything else goes
+    the general way (`_parse_x_time_split`), which gives the same result for them.
+    """
+    if (
+        value
+        and len(value) == 30
+        and value[19:26] == " +0000 "
+        and value[3] == " "
+        and value[7] == " "
+        and value[10] == " "
+        and value[:3].isalpha()
+    ):
+        month = _MONTH_DIGITS.get(value[4:7])
+        if month is not None:
+            try:
+                return _from_iso(f"{value[26:]}-{month}-{value[8:10]}T{value[11:19]}+00:00")
+            except ValueError:
+                pass
+    return _parse_x_time_split(value)
+
+
+def _parse_x_time_split(value: str | None) -> datetime | None:
     if not value:
         return None
     try:

@@ -187,7 +187,7 @@ def test_common_prefix_by_halving(a: str, b: str) -> None:
 
 
 def test_inflating_in_a_thread_reads_the_same_and_fails_the_same(tmp_path, monkeypatch) -> None:
-    """Members inflated ahead by a thread (`container._Prefetch`), in small chunks."""
+    """Members inflated ahead by a thread (`container._Prefetch`, opt-in), in small chunks."""
     from hirondelle.archive import container
 
     spec = sample_spec(5, n_posts=300, n_following=50)

@@ -677,10 +677,13 @@ class XArchive:
         present; without it the last id of the edit group is taken. Once all
         is read, notes of no version at all are reported (a warning).
         """
-        held: dict[str, tuple[int, Any, bool]] = {}  # edit group → latest superseded version
-        earlier: list[Any] = []  # superseded versions, whose notes are theirs, not orphans
+        # edit group → latest superseded version: (id, tweet, is community, entry number)
+        held: dict[str, tuple[int, Any, bool, int]] = {}
+        # Superseded versions, whose notes are theirs, not orphans: (entry number,
+        # created_at, text, id), not the whole entry: there can be many.
+        earlier: list[tuple[int, str | None, str, str]] = []
         done_groups: set[str] = set()
-        for t, community in entries:
+        for seq, (t, community) in enumerate(entries):
             stats.tweet_entries += 1
             info = t.edit_info
             if info is None:
@@ -698,12 +701,12 @@ class XArchive:
                     final = ids[-1]
                 if tid != final:
                     stats.superseded += 1
-                    t = t.detached() if hasattr(t, "detached") else t
                     if ctx.notes:
-                        earlier.append(t)
+                        earlier.append((seq, t.created_at, t.raw_text(), tid))
                     prev = held.get(group)
                     if group not in done_groups and (prev is None or int(tid) > prev[0]):
-                        held[group] = (int(tid) if tid.isdigit() else 0, t, community)
+                        t = t.detached() if hasattr(t, "detached") else t  # kept past its batch
+                        held[group] = (int(tid) if tid.isdigit() else 0, t, community, seq)
                     continue
                 done_groups.add(group)
                 held.pop(group, None)
@@ -712,7 +715,7 @@ class XArchive:
             else:
                 yield t, community, ()
         # Edit groups whose last version is missing: keep the latest present one.
-        for group, (_, t, community) in held.items():
+        for group, (_, t, community, _seq) in held.items():
             if group in done_groups:
                 continue
             stats.superseded -= 1
@@ -721,10 +724,10 @@ class XArchive:
         if ctx.notes:
             # A version longer than 280 characters has its own note: taken here, so
             # that only notes of no version at all are reported.
-            kept = {id(t) for group, (_, t, _c) in held.items() if group not in done_groups}
-            for t in earlier:
-                if id(t) not in kept:
-                    ctx.notes.match(parse_x_time(t.created_at), unescape(t.raw_text()), t.tid())
+            kept = {seq for group, (*_, seq) in held.items() if group not in done_groups}
+            for seq, created_at, text, tid in earlier:
+                if seq not in kept:
+                    ctx.notes.match(parse_x_time(created_at), unescape(text), tid)
         if ctx.notes is not None:
             left = ctx.notes.unmatched()
             stats.notes_unmatched = [n.noteTweetId or "?" for n in left]

@@ -7,6 +7,7 @@ import stat
 import subprocess
 import sys
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -51,7 +52,9 @@ def test_laptop_mode_is_the_default(monkeypatch, tmp_path) -> None:
 
 
 def _commands(group, prefix=()):
-    for name, command in group.commands.items():
+    ctx = click.Context(group)  # list_commands/get_command: the main group imports lazily
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
         yield (*prefix, name), command
         if hasattr(command, "commands"):
             yield from _commands(command, (*prefix, name))

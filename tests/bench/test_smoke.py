@@ -39,9 +39,9 @@ def run_bench(tmp_path: Path, script: str, *args: str) -> str:
 
 def test_archive_bench(tmp_path):
     out = run_bench(tmp_path, "archive_bench.py", "--smoke", "--out", str(tmp_path))
-    for label in ("floor", "msgspec", "inspect"):
+    for label in ("floor", "msgspec", "nogc", "inspect", "thread"):
         assert re.search(rf"^{label} +CPU", out, re.M), out
-    assert len(VERDICT.findall(out)) == 3, out
+    assert len(VERDICT.findall(out)) == 4, out
 
 
 def test_directory_bench(tmp_path):

@@ -79,10 +79,11 @@ def test_account_by_network_and_handle(person) -> None:
 
 
 def test_the_command_line_chooses_through_the_same_service(person, two_imports, monkeypatch):
-    import sys
+    import importlib
 
     for module in ("hirondelle.cli.match", "hirondelle.cli.directory"):  # the click commands
-        monkeypatch.setattr(sys.modules[module], "local_user", lambda: person)  # shadow the names
+        # (imported here: the command line imports a command's module when it runs)
+        monkeypatch.setattr(importlib.import_module(module), "local_user", lambda: person)
     result = CliRunner().invoke(main, ["directory", "consent", "--findable"])
     assert result.exit_code == 0, result.output
     assert "Using @swallow2, the last of 2 imported X accounts" in result.output

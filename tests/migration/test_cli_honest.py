@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -89,7 +90,9 @@ def test_previews_work_before_any_account_is_connected(tmp_path):
 
 
 def _json_commands(group=main, prefix=()):
-    for name, command in group.commands.items():
+    ctx = click.Context(group)  # list_commands/get_command: the main group imports lazily
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
         if hasattr(command, "commands"):
             yield from _json_commands(command, (*prefix, name))
         elif any("--json" in getattr(p, "opts", ()) for p in command.params):

@@ -8,6 +8,7 @@ tests/support/fake_network.py.
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 import time
@@ -119,7 +120,6 @@ def test_lease_owners_name_this_process() -> None:
 
 
 def test_hirondelle_run_says_what_it_waits_for(account, monkeypatch) -> None:
-    import sys as _sys
 
     from click.testing import CliRunner
 
@@ -131,7 +131,7 @@ def test_hirondelle_run_says_what_it_waits_for(account, monkeypatch) -> None:
         now = datetime.now(UTC)
         server = _killed_run(account, _owner(sleeper.pid), now)
         register_factory("mastodon", lambda a: FakeAdapter(server))
-        reconnect = _sys.modules["hirondelle.cli.reconnect"]
+        reconnect = importlib.import_module("hirondelle.cli.reconnect")
         monkeypatch.setattr(reconnect, "local_user", lambda: account.user)
         monkeypatch.setattr(reconnect, "_django", lambda: None)
 

@@ -113,8 +113,13 @@ def iter_batches(
     chunk_bytes: int = CHUNK_BYTES,
     on_bytes: Callable[[int], None] | None = None,
     extract: Callable[[Any, list[Any]], list[Any]] | None = None,
+    owned: bool = False,
 ) -> Iterator[list[Any]]:
     """Yield lists of decoded items; `decoder` decodes a JSON array of items.
+
+    `owned` decodes each run from its own copy: needed when the decoded
+    values keep views of their input (`msgspec.Raw` fields), which would
+    otherwise pin the read buffer.
 
     `extract(run, items)`, if given, turns each decoded run (the raw bytes of
     a JSON array and its decoded items) into what is yielded: a way to pull a
@@ -142,6 +147,10 @@ def iter_batches(
         else:
             buf[end] = 0x5D  # "]"
         try:
+            if owned:
+                run_copy = bytes(buf[: end + 1])
+                items = decoder.decode(run_copy)
+                return extract(run_copy, items) if extract is not None else items
             with memoryview(buf) as view, view[: end + 1] as run:
                 items = decoder.decode(run)
                 return extract(run, items) if extract is not None else items

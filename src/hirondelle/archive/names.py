@@ -25,7 +25,7 @@ from enum import StrEnum
 
 from hirondelle.archive.records import Post
 
-__all__ = ["NameIndex", "NameSource", "SeenName"]
+__all__ = ["NameIndex", "NameSource", "SeenName", "is_named"]
 
 
 class NameSource(StrEnum):
@@ -123,7 +123,7 @@ class NameIndex:
         pid: str,
         source: NameSource,
     ) -> None:
-        if not x_id.isdigit() or x_id == self.own_id or not _is_username(username):
+        if not is_named(x_id, username, self.own_id):
             return
         display = display.strip()
         state = self._by_id.get(x_id)
@@ -162,6 +162,11 @@ class NameIndex:
 
     def __len__(self) -> int:
         return len(self._by_id)
+
+
+def is_named(x_id: str, username: str, own_id: str) -> bool:
+    """Whether a sighting (id, username) names an account: the rule of `NameIndex`."""
+    return x_id.isdigit() and x_id != own_id and _is_username(username)
 
 
 def _is_username(value: str) -> bool:

@@ -8,6 +8,7 @@ chunk at a time. Private files are listed by name and never opened.
 from __future__ import annotations
 
 import functools
+import operator
 import re
 import struct
 import zipfile
@@ -19,6 +20,7 @@ from typing import Any, BinaryIO, cast
 
 import msgspec
 
+from hirondelle.archive.census import PostCensus, count_posts
 from hirondelle.archive.container import MAX_DATA_FILE_BYTES, Container, open_container
 from hirondelle.archive.errors import ArchiveError
 from hirondelle.archive.jsfile import iter_batches, read_object
@@ -26,8 +28,10 @@ from hirondelle.archive.manifest import Missing, missing_members
 from hirondelle.archive.names import NameIndex, SeenName
 from hirondelle.archive.records import Account, EdgeKind, Like, ListKind, ListRef, Post, Profile
 from hirondelle.archive.tweets import (
+    BARE_CENSUS_DECODER,
     BARE_LIGHT_DECODER,
     BARE_TWEET_DECODER,
+    CENSUS_DECODER,
     LIGHT_DECODER,
     NOTE_DECODER,
     TWEET_DECODER,
@@ -121,39 +125,34 @@ _WRAPPERS = {
 }
 
 
-class _Graph(msgspec.Struct):
+class _Graph(msgspec.Struct, gc=False):
     accountId: str | int | None = None
 
 
 def _graph_decoder(key: str) -> msgspec.json.Decoder:
-    item: Any = msgspec.defstruct(f"_{key}_item", [(key, _Graph | None, None)])
+    item: Any = msgspec.defstruct(f"_{key}_item", [(key, _Graph | None, None)], gc=False)
     return msgspec.json.Decoder(list[item])
 
 
 _GRAPH_DECODERS = {kind: _graph_decoder(key) for kind, (_, key) in _WRAPPERS.items()}
 
 
-class _Object(msgspec.Struct):
-    """Any JSON object, fields skipped: validates the JSON at C speed."""
-
-
-_OBJECTS_DECODER = msgspec.json.Decoder(list[_Object])
-_ACCOUNT_ID = re.compile(rb'"accountId"\s*:\s*"(\d+)"')
-
-
-def _scan_ids(decoder: msgspec.json.Decoder, key: str) -> Callable[[Any, list[Any]], list[str]]:
-    """Ids of a validated run by a byte scan; a typed decode when the scan disagrees."""
+def _graph_ids(key: str) -> Callable[[Any, list[Any]], list[str]]:
+    """The ids of a decoded run, in C for the usual case (every entry a string id)."""
+    get = operator.attrgetter(f"{key}.accountId")
 
     def extract(run: Any, items: list[Any]) -> list[str]:
-        found = _ACCOUNT_ID.findall(run)
-        if len(found) == len(items):
-            return b"\n".join(found).decode("ascii").split("\n") if found else []
-        out = []
-        for item in decoder.decode(run):
-            inner = getattr(item, key)
-            if inner is not None and inner.accountId is not None:
-                out.append(str(inner.accountId))
-        return out
+        try:
+            ids = list(map(get, items))
+            "".join(ids)  # TypeError unless every id is a string
+            return ids
+        except (AttributeError, TypeError):  # an entry without an id, or a numeric id
+            out = []
+            for item in items:
+                inner = getattr(item, key)
+                if inner is not None and inner.accountId is not None:
+                    out.append(str(inner.accountId))
+            return out
 
     return extract
 
@@ -353,9 +352,11 @@ class XArchive:
         )
         return sum(self._c.size(n) for b in bases for n in self._files.get(b, ()))
 
-    def _batches(self, name: str, decoder: msgspec.json.Decoder) -> Iterator[list[Any]]:
+    def _batches(
+        self, name: str, decoder: msgspec.json.Decoder, owned: bool = False
+    ) -> Iterator[list[Any]]:
         with self._open_data(name) as fh:
-            yield from iter_batches(fh, name, decoder, on_bytes=self.progress)
+            yield from iter_batches(fh, name, decoder, on_bytes=self.progress, owned=owned)
 
     def _items(self, base: str, decoder: msgspec.json.Decoder) -> Iterator[Any]:
         for name in self._files.get(base, ()):
@@ -546,12 +547,10 @@ class XArchive:
         kind = EdgeKind(kind)
         base, key = _WRAPPERS[kind]
         decoder = _GRAPH_DECODERS[kind]
-        extract = _scan_ids(decoder, key)
+        extract = _graph_ids(key)
         for name in self._files.get(base, ()):
             with self._open_data(name) as fh:
-                yield from iter_batches(
-                    fh, name, _OBJECTS_DECODER, on_bytes=self.progress, extract=extract
-                )
+                yield from iter_batches(fh, name, decoder, on_bytes=self.progress, extract=extract)
 
     def following(self) -> Iterator[str]:
         return self.edges(EdgeKind.FOLLOWING)
@@ -597,15 +596,18 @@ class XArchive:
             (n, True) for n in self._files.get("community-tweet", ())
         ]
 
-    def _decoders_for(self, name: str) -> tuple[msgspec.json.Decoder, msgspec.json.Decoder, bool]:
-        """Wrapped ({"tweet": …}) or bare (2019) objects: sniff the first item."""
+    def _decoders_for(self, name: str) -> tuple[tuple[msgspec.json.Decoder, ...], bool]:
+        """Wrapped ({"tweet": …}) or bare (2019) objects: sniff the first item.
+
+        The decoders are, in order: full, light (threads), census (counting).
+        """
         with self._open_data(name) as fh:
             head = fh.read(4096)
         eq = head.find(b"=")
         wrapped = bool(_BARE_SNIFF.match(head[eq + 1 :])) if eq >= 0 else True
         if wrapped:
-            return TWEET_DECODER, LIGHT_DECODER, True
-        return BARE_TWEET_DECODER, BARE_LIGHT_DECODER, False
+            return (TWEET_DECODER, LIGHT_DECODER, CENSUS_DECODER), True
+        return (BARE_TWEET_DECODER, BARE_LIGHT_DECODER, BARE_CENSUS_DECODER), False
 
     def _notes(self, stats: PostStats) -> NoteIndex:
         index = NoteIndex()
@@ -615,14 +617,130 @@ class XArchive:
                 index.add(item.noteTweet)
         return index
 
-    def _tweets(self, light: bool) -> Iterator[tuple[Any, bool]]:
+    def _tweets(self, which: int) -> Iterator[tuple[Any, bool]]:
+        """(tweet, is community) of every entry; `which`: 0 full, 1 light, 2 census."""
         for name, community in self._tweet_files():
-            full, lite, wrapped = self._decoders_for(name)
-            for batch in self._batches(name, lite if light else full):
+            decoders, wrapped = self._decoders_for(name)
+            for batch in self._batches(name, decoders[which], owned=which == 2):
                 for item in batch:
                     t = item.tweet if wrapped else item
                     if t is not None:
                         yield t, community
+
+    def _contexts(self, stats: PostStats) -> tuple[PostContext, PostContext]:
+        """What building a post needs (own and community posts); reads the notes."""
+        acct = self.account()
+        names: Any = self._c.members
+        base = self.data_dir
+        tweet_dirs: tuple[str, ...] = (f"{base}tweets_media", f"{base}tweet_media")
+        community_dirs = (f"{base}community_tweet_media", *tweet_dirs)
+        if self._nested_media():
+            names = set(names) | self._nested_names()
+            tweet_dirs = (*tweet_dirs, *self._nested_media())
+            community_dirs = (*community_dirs, *self._nested_media())
+        ctx = PostContext(acct.id, acct.username, names, tweet_dirs, self._notes(stats))
+        return ctx, replace(ctx, media_dirs=community_dirs, community=True)
+
+    def _finisher(
+        self,
+        stats: PostStats,
+        ctx: PostContext,
+        cctx: PostContext,
+        thread_root: Callable[[str, bool], str | None] | None,
+    ) -> Callable[[Tweet, bool, tuple[str, ...]], Post]:
+        """Build a final post, noting merged notes and media files not found."""
+
+        def finish(t: Tweet, community: bool, edit_ids: tuple[str, ...]) -> Post:
+            post = build_post(t, cctx if community else ctx, edit_ids, thread_root)
+            if post.is_long:
+                stats.notes_merged += 1
+            for m in post.media:
+                if m.path is None:
+                    self._media_wanted.update(
+                        ("community_tweet_media",) if community else ("tweets_media", "tweet_media")
+                    )
+                    break
+            return post
+
+        return finish
+
+    def _final_versions(
+        self,
+        entries: Iterator[tuple[Any, bool]],
+        stats: PostStats,
+        ctx: PostContext,
+        final_of: dict[str, str] | None,
+    ) -> Iterator[tuple[Any, bool, tuple[str, ...]]]:
+        """(tweet, is community, edit ids) of each post's last version, edits collapsed.
+
+        `final_of` (from a first pass) maps each edit version to the last one
+        present; without it the last id of the edit group is taken. Once all
+        is read, notes of no version at all are reported (a warning).
+        """
+        # edit group → latest superseded version: (id, tweet, is community, entry number)
+        held: dict[str, tuple[int, Any, bool, int]] = {}
+        # Superseded versions, whose notes are theirs, not orphans: (entry number,
+        # created_at, text, id), not the whole entry: there can be many.
+        earlier: list[tuple[int, str | None, str, str]] = []
+        done_groups: set[str] = set()
+        for seq, (t, community) in enumerate(entries):
+            stats.tweet_entries += 1
+            info = t.edit_info
+            if info is None:
+                yield t, community, ()
+                continue
+            initial = info.initial  # the usual place (inlined: this runs for every entry)
+            ids = initial.editTweetIds if initial is not None else None
+            if not ids:
+                ids = info.ids()
+            if len(ids) > 1:
+                tid = t.tid()
+                group = ids[0]
+                final = final_of.get(tid) if final_of is not None else ids[-1]
+                if final is None:
+                    final = ids[-1]
+                if tid != final:
+                    stats.superseded += 1
+                    if ctx.notes:
+                        earlier.append((seq, t.created_at, t.raw_text(), tid))
+                    prev = held.get(group)
+                    if group not in done_groups and (prev is None or int(tid) > prev[0]):
+                        t = t.detached() if hasattr(t, "detached") else t  # kept past its batch
+                        held[group] = (int(tid) if tid.isdigit() else 0, t, community, seq)
+                    continue
+                done_groups.add(group)
+                held.pop(group, None)
+                all_ids = sorted(set(ids) | {tid}, key=lambda x: int(x) if x.isdigit() else 0)
+                yield t, community, tuple(all_ids)
+            else:
+                yield t, community, ()
+        # Edit groups whose last version is missing: keep the latest present one.
+        for group, (_, t, community, _seq) in held.items():
+            if group in done_groups:
+                continue
+            stats.superseded -= 1
+            ids = t.edit_info.ids() if t.edit_info else []
+            yield t, community, tuple(sorted(set(ids), key=lambda x: int(x) if x.isdigit() else 0))
+        if ctx.notes:
+            # A version longer than 280 characters has its own note: taken here, so
+            # that only notes of no version at all are reported.
+            kept = {seq for group, (*_, seq) in held.items() if group not in done_groups}
+            for seq, created_at, text, tid in earlier:
+                if seq not in kept:
+                    ctx.notes.match(parse_x_time(created_at), unescape(text), tid)
+        if ctx.notes is not None:
+            left = ctx.notes.unmatched()
+            stats.notes_unmatched = [n.noteTweetId or "?" for n in left]
+            if left:
+                shown = ", ".join(stats.notes_unmatched[:5])
+                more = f" and {len(left) - 5} more" if len(left) > 5 else ""
+                message = (
+                    f"{len(left)} long-post note(s) in note-tweet.js match no post "
+                    f"(note ids {shown}{more}): their post is absent from the archive or "
+                    "kept only its short text"
+                )
+                if message not in self._warnings:
+                    self._warnings.append(message)
 
     @_guarded
     def posts(self, *, threads: bool = True, stats: PostStats | None = None) -> Iterator[Post]:
@@ -634,25 +752,14 @@ class XArchive:
         reads the files once and leaves `thread_root_id` unset.
         """
         stats = stats if stats is not None else PostStats()
-        acct = self.account()
-        names: Any = self._c.members
-        base = self.data_dir
-        tweet_dirs: tuple[str, ...] = (f"{base}tweets_media", f"{base}tweet_media")
-        community_dirs = (f"{base}community_tweet_media", *tweet_dirs)
-        if self._nested_media():
-            names = set(names) | self._nested_names()
-            tweet_dirs = (*tweet_dirs, *self._nested_media())
-            community_dirs = (*community_dirs, *self._nested_media())
-        ctx = PostContext(acct.id, acct.username, names, tweet_dirs, self._notes(stats))
-        cctx = replace(ctx, media_dirs=community_dirs, community=True)
-
+        ctx, cctx = self._contexts(stats)
         final_of: dict[str, str] = {}  # edit version id → id of the last present version
         parent: dict[int, int] = {}  # self-reply → parent id
         present: set[int] = set()
         if threads:
             group_max: dict[str, int] = {}
             versions: list[tuple[str, str]] = []
-            for t, _community in self._tweets(light=True):
+            for t, _community in self._tweets(1):
                 tid = t.tid()
                 if not tid.isdigit():
                     continue
@@ -702,81 +809,30 @@ class XArchive:
             roots[cur] = found
             return found
 
-        held: dict[str, tuple[int, Tweet, bool]] = {}  # edit group → latest superseded version
-        earlier: list[Tweet] = []  # superseded versions, whose notes are theirs, not orphans
-        done_groups: set[str] = set()
-
         def thread_root(tid: str, is_rt: bool) -> str | None:
             if is_rt or not tid.isdigit():
                 return None
             return str(root_of(int(tid)))
 
-        def finish(t: Tweet, community: bool, edit_ids: tuple[str, ...]) -> Post:
-            post = build_post(
-                t, cctx if community else ctx, edit_ids, thread_root if threads else None
-            )
-            if post.is_long:
-                stats.notes_merged += 1
-            for m in post.media:
-                if m.path is None:
-                    self._media_wanted.update(
-                        ("community_tweet_media",) if community else ("tweets_media", "tweet_media")
-                    )
-                    break
-            return post
+        finish = self._finisher(stats, ctx, cctx, thread_root if threads else None)
+        for t, community, edit_ids in self._final_versions(
+            self._tweets(0), stats, ctx, final_of if threads else None
+        ):
+            yield finish(t, community, edit_ids)
 
-        for t, community in self._tweets(light=False):
-            stats.tweet_entries += 1
-            ids = t.edit_info.ids() if t.edit_info else []
-            if len(ids) > 1:
-                tid = t.tid()
-                group = ids[0]
-                final = final_of.get(tid) if threads else ids[-1]
-                if final is None:
-                    final = ids[-1]
-                if tid != final:
-                    stats.superseded += 1
-                    if ctx.notes:
-                        earlier.append(t)
-                    prev = held.get(group)
-                    if group not in done_groups and (prev is None or int(tid) > prev[0]):
-                        held[group] = (int(tid) if tid.isdigit() else 0, t, community)
-                    continue
-                done_groups.add(group)
-                held.pop(group, None)
-                all_ids = sorted(set(ids) | {tid}, key=lambda x: int(x) if x.isdigit() else 0)
-                yield finish(t, community, tuple(all_ids))
-            else:
-                yield finish(t, community, ())
-        # Edit groups whose last version is missing: keep the latest present one.
-        for group, (_, t, community) in held.items():
-            if group in done_groups:
-                continue
-            stats.superseded -= 1
-            ids = t.edit_info.ids() if t.edit_info else []
-            yield finish(
-                t, community, tuple(sorted(set(ids), key=lambda x: int(x) if x.isdigit() else 0))
-            )
-        if ctx.notes:
-            # A version longer than 280 characters has its own note: taken here, so
-            # that only notes of no version at all are reported.
-            kept = {id(t) for group, (_, t, _c) in held.items() if group not in done_groups}
-            for t in earlier:
-                if id(t) not in kept:
-                    ctx.notes.match(parse_x_time(t.created_at), unescape(t.raw_text()), t.tid())
-        if ctx.notes is not None:
-            left = ctx.notes.unmatched()
-            stats.notes_unmatched = [n.noteTweetId or "?" for n in left]
-            if left:
-                shown = ", ".join(stats.notes_unmatched[:5])
-                more = f" and {len(left) - 5} more" if len(left) > 5 else ""
-                message = (
-                    f"{len(left)} long-post note(s) in note-tweet.js match no post "
-                    f"(note ids {shown}{more}): their post is absent from the archive or "
-                    "kept only its short text"
-                )
-                if message not in self._warnings:
-                    self._warnings.append(message)
+    def count_posts(self, stats: PostStats | None = None) -> PostCensus:
+        """What `summarize` counts of `posts(threads=False)`, without building every post.
+
+        Same counts, names and warnings (see `archive.census`); fills `stats`.
+        """
+        stats = stats if stats is not None else PostStats()
+        try:
+            ctx, cctx = self._contexts(stats)
+            finish = self._finisher(stats, ctx, cctx, None)
+            versions = self._final_versions(self._tweets(2), stats, ctx, None)
+            return count_posts(versions, ctx, cctx, finish, self._media_wanted)
+        except BAD_CONTENT as exc:
+            raise ArchiveError(f"{self.source.name}: unexpected content ({exc!r})") from exc
 
     def names(self) -> dict[str, SeenName]:
         """X id → the most recent name the owner's posts give it (see `archive.names`).

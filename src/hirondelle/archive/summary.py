@@ -6,11 +6,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from hirondelle.archive.census import PostCensus
 from hirondelle.archive.names import NameIndex
 from hirondelle.archive.records import EdgeKind, ListKind
 
 if TYPE_CHECKING:
-    from hirondelle.archive.reader import XArchive
+    from hirondelle.archive.reader import PostStats, XArchive
 
 __all__ = ["summarize"]
 
@@ -26,22 +27,36 @@ def _count(iterable) -> int:
     return n
 
 
-def _count_named(batches, named: dict) -> tuple[int, int]:
+def _count_named(batches, named: set[str]) -> tuple[int, int]:
     """(ids, ids the posts name) of one graph relation, a decoded batch at a time."""
     total = hits = 0
     for batch in batches:
         total += len(batch)
         if named:
-            hits += sum(1 for x_id in batch if x_id in named)
+            hits += sum(map(named.__contains__, batch))
     return total, hits
 
 
-def summarize(archive: XArchive, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+def _census_of_posts(archive: XArchive, stats: PostStats) -> PostCensus:
+    """The reference count: every post built as the import builds it."""
+    census = PostCensus()
+    index = NameIndex(archive.account().id)
+    for post in index.watch(archive.posts(threads=False, stats=stats)):
+        census.add(post)
+    census.named = set(index.names())
+    return census
+
+
+def summarize(
+    archive: XArchive, progress: Callable[[int], None] | None = None, *, fast: bool = True
+) -> dict[str, Any]:
     """The summary object of `inspect --json`.
 
     `progress` is called with counts of uncompressed bytes as data files are
     read; their total is `archive.data_size()`. Threads are not linked (one
-    pass over the posts is enough to count).
+    pass over the posts is enough to count). `fast` counts posts without
+    building them (`XArchive.count_posts`); `fast=False` builds every post as
+    the import does: the same result, the reference the tests compare with.
     """
     from hirondelle.archive.reader import PostStats
 
@@ -50,27 +65,8 @@ def summarize(archive: XArchive, progress: Callable[[int], None] | None = None) 
     try:
         account = archive.account()
         stats = PostStats()
-        posts = retweets = replies_to_others = thread_replies = long_posts = 0
-        community = media_items = 0
-        first = last = None
-        index = NameIndex(account.id)
-        for post in index.watch(archive.posts(threads=False, stats=stats)):
-            if post.is_retweet:
-                retweets += 1
-                continue
-            posts += 1
-            if post.is_self_reply:
-                thread_replies += 1
-            elif post.reply_to_post_id is not None:
-                replies_to_others += 1
-            long_posts += post.is_long
-            community += post.is_community
-            media_items += len(post.media)
-            if first is None or post.created_at < first:
-                first = post.created_at
-            if last is None or post.created_at > last:
-                last = post.created_at
-        named_ids = index.names()
+        census = archive.count_posts(stats) if fast else _census_of_posts(archive, stats)
+        named_ids = census.named
         graph = {
             key: _count_named(archive.edge_batches(kind), named_ids)
             for key, kind in (
@@ -85,13 +81,13 @@ def summarize(archive: XArchive, progress: Callable[[int], None] | None = None) 
             lists[ref.kind] += 1
         counts = {
             "tweet_entries": stats.tweet_entries,
-            "posts": posts,
-            "retweets": retweets,
-            "replies_to_others": replies_to_others,
-            "thread_replies": thread_replies,
-            "long_posts": long_posts,
-            "community_posts": community,
-            "media_items": media_items,
+            "posts": census.posts,
+            "retweets": census.retweets,
+            "replies_to_others": census.replies_to_others,
+            "thread_replies": census.thread_replies,
+            "long_posts": census.long_posts,
+            "community_posts": census.community,
+            "media_items": census.media_items,
             "following": graph["following"][0],
             "followers": graph["followers"][0],
             "blocks": graph["blocks"][0],
@@ -112,8 +108,8 @@ def summarize(archive: XArchive, progress: Callable[[int], None] | None = None) 
                 "display_name": account.display_name,
             },
             "generated_at": _iso(archive.generated_at),
-            "first_post_at": _iso(first),
-            "last_post_at": _iso(last),
+            "first_post_at": _iso(census.first),
+            "last_post_at": _iso(census.last),
             "era": archive.era,
             "counts": counts,
             # Accounts of each relation that the posts name (a username, often a

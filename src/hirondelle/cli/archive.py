@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from hirondelle.archive import ArchiveError, open_archive, summarize
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 #: Show a progress bar when the data files to read exceed this many bytes.
 PROGRESS_THRESHOLD = 32 << 20
@@ -35,17 +37,26 @@ def inspect(path: Path, as_json: bool) -> None:
         hirondelle archive inspect twitter-2024-05-01-….zip
         hirondelle archive inspect --json twitter-2024-05-01-….zip
     """
-    err = Console(stderr=True)
     try:
         with open_archive(path) as x:
             total = x.data_size()
-            if total >= PROGRESS_THRESHOLD and err.is_terminal:
+            if total >= PROGRESS_THRESHOLD and sys.stderr.isatty():
+                # rich is imported only here and for the table: `--json` starts faster.
+                from rich.console import Console
+                from rich.progress import (
+                    BarColumn,
+                    DownloadColumn,
+                    Progress,
+                    TextColumn,
+                    TimeRemainingColumn,
+                )
+
                 with Progress(
                     TextColumn("Reading the archive"),
                     BarColumn(),
                     DownloadColumn(),
                     TimeRemainingColumn(),
-                    console=err,
+                    console=Console(stderr=True),
                     transient=True,
                 ) as bar:
                     task = bar.add_task("read", total=total)
@@ -57,6 +68,8 @@ def inspect(path: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
         return
+    from rich.console import Console
+
     _print_summary(Console(), summary)
 
 
@@ -77,6 +90,8 @@ _MISSING_ROWS = {
 
 
 def _print_summary(console: Console, s: dict) -> None:
+    from rich.table import Table
+
     acct = s["account"]
     console.print(f"[bold]@{acct['username']}[/bold] ({acct['display_name']}), ", end="")
     console.print(f"X account id {acct['id'] or '?'}")

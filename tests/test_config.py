@@ -87,6 +87,7 @@ def test_documented_settings_start_without_any_warning(tmp_path):
         HIRONDELLE_SERVERS_LIST_TTL_HOURS="24",
         HIRONDELLE_ALLOW_PRIVATE_ADDRESSES="false",
         HIRONDELLE_PROFILE_REFRESH_DAYS="7",
+        HIRONDELLE_ARCHIVE_THREADS="false",
     )
     values = {k: v for k, v in values.items() if v or k not in _NEEDS_VALUE}
     env = {**_env(tmp_path), **values}

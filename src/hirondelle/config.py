@@ -178,6 +178,10 @@ class Settings(BaseSettings):
     #: directory are read again from its network (in the background, when a
     #: page shows it). 0 reads them every time a page asks.
     profile_refresh_days: int = Field(default=7, ge=0)
+    #: `archive inspect` inflates big archive files in a second thread while it
+    #: decodes. Off: on this project's benchmark it saved wall time only when a
+    #: second core was idle, and always cost a little more CPU and memory.
+    archive_threads: bool = False
     #: joinmastodon.org's public server list, read by a background task (and
     #: `hirondelle servers refresh`) to suggest servers by language when
     #: `recommended_servers` is empty. Empty: never fetched (an offline

@@ -38,13 +38,14 @@ MAX_RATIO = 200
 RATIO_FLOOR = 16 << 20
 MAX_MEMBERS = 2_000_000
 
-#: With HIRONDELLE_ARCHIVE_THREADS=1, compressed members at least this large
+#: With `prefetch` on (the HIRONDELLE_ARCHIVE_THREADS setting), compressed members
+#: at least this large
 #: are inflated in a second thread, `_PREFETCH_AHEAD` chunks ahead of the
 #: reader (zlib releases the GIL while it inflates, so on two idle cores
 #: inflating and decoding overlap). Off by default: measured on a shared
 #: 2-core machine (bench/README.md) it cost 7 % more CPU and 9 MiB more
 #: memory, and gave no shorter wall time while the other core was busy.
-PREFETCH = os.environ.get("HIRONDELLE_ARCHIVE_THREADS", "0") == "1"
+PREFETCH = False
 PREFETCH_MIN_BYTES = 4 << 20
 _PREFETCH_CHUNK = 512 << 10
 _PREFETCH_AHEAD = 2

@@ -846,9 +846,15 @@ class XArchive:
         return index.names()
 
 
-def open_archive(path: Path | str) -> XArchive:
-    """Open an X archive (a `.zip` or its unzipped folder); raises `ArchiveError`."""
+def open_archive(path: Path | str, *, prefetch: bool | None = None) -> XArchive:
+    """Open an X archive (a `.zip` or its unzipped folder); raises `ArchiveError`.
+
+    `prefetch` inflates big members in a second thread (see `container`); by
+    default the module's `PREFETCH`, off.
+    """
     container = open_container(path)
+    if prefetch is not None:
+        container.prefetch = prefetch
     try:
         return XArchive(container)
     except BAD_CONTENT as exc:

@@ -38,7 +38,7 @@ def inspect(path: Path, as_json: bool) -> None:
         hirondelle archive inspect --json twitter-2024-05-01-….zip
     """
     try:
-        with open_archive(path) as x:
+        with open_archive(path, prefetch=_threads()) as x:
             total = x.data_size()
             if total >= PROGRESS_THRESHOLD and sys.stderr.isatty():
                 # rich is imported only here and for the table: `--json` starts faster.
@@ -161,3 +161,10 @@ def _print_summary(console: Console, s: dict) -> None:
         if warning.startswith("the manifest lists"):
             continue  # said above
         console.print(f"[yellow]warning:[/yellow] {warning}")
+
+
+def _threads() -> bool:
+    """The HIRONDELLE_ARCHIVE_THREADS setting, read without starting Django."""
+    from hirondelle.config import get_settings
+
+    return get_settings().archive_threads

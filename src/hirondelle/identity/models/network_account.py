@@ -24,30 +24,40 @@ class NetworkAccount(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     # The face: what the account's public profile shows, read in the background
-    # (`migration.services.faces`) and never while a page is being made.
+    # (`migration.services.faces`) and never while a page is being made. With
+    # database defaults too, so bulk SQL inserts (snapshot merges) need not name them.
     class AvatarState(models.TextChoices):
         UNKNOWN = "", _("not read yet")
         STORED = "stored", _("stored")
         NONE = "none", _("no avatar")
         FAILED = "failed", _("could not be read")
 
-    display_name = models.CharField(_("display name"), max_length=100, blank=True)
+    display_name = models.CharField(
+        _("display name"), max_length=100, blank=True, default="", db_default=""
+    )
     avatar_url = models.CharField(
         _("avatar source"),
         max_length=2000,
         blank=True,
+        default="",
+        db_default="",
         help_text=_("where the profile says its avatar is; never shown to browsers"),
     )
     avatar_state = models.CharField(
-        _("avatar"), max_length=8, choices=AvatarState.choices, blank=True, default=""
+        _("avatar"),
+        max_length=8,
+        choices=AvatarState.choices,
+        blank=True,
+        default="",
+        db_default="",
     )
     #: names the stored picture in its URL (`AccountAvatar`): a new picture, a new URL
-    avatar_digest = models.CharField(max_length=16, blank=True, default="")
+    avatar_digest = models.CharField(max_length=16, blank=True, default="", db_default="")
     profile_fetched_at = models.DateTimeField(_("profile read"), null=True, blank=True)
     #: asked for by a page (stale or missing): the next refresh task reads it
     profile_wanted_at = models.DateTimeField(null=True, blank=True, db_index=True)
     #: one reader at a time: the claim's token and when it expires
-    profile_claim = models.CharField(max_length=32, blank=True, default="")
+    profile_claim = models.CharField(max_length=32, blank=True, default="", db_default="")
     profile_claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -21,7 +21,9 @@ from hirondelle.identity.models import AccountAvatar, ImpersonationReport, Link,
 from hirondelle.identity.services.directory import assert_link, set_consent
 from hirondelle.identity.services.reports import report_link
 from hirondelle.migration.models import (
+    CandidateFace,
     ConnectedAccount,
+    DiscoveryCandidate,
     ImportedList,
     ListRebuild,
     PlanItem,
@@ -143,6 +145,23 @@ def test_delete_everything_leaves_no_row_of_the_person(django_user_model, tmp_pa
     )
     NetworkAccount.objects.filter(pk=own.network_account_id).update(
         display_name="Alice", avatar_state="stored", avatar_digest="0123456789abcdef"
+    )
+    # A proposal discovery made her, with its picture: hers, gone with her migration.
+    DiscoveryCandidate.objects.create(
+        migration=migration,
+        x_account_id=7,
+        network="bluesky",
+        account="did:plc:proposed",
+        handle="proposed.example",
+        evidence="name_match",
+    )
+    CandidateFace.objects.create(
+        migration=migration,
+        network="bluesky",
+        account="did:plc:proposed",
+        state="stored",
+        digest="0123456789abcdef",
+        image=b"webp",
     )
     contested = assert_link(  # the same strength as the City's: a conflict
         bob_spec.following[0],

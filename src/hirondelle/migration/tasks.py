@@ -109,12 +109,20 @@ def refresh_faces_task() -> dict:
     """
     from datetime import timedelta
 
+    from hirondelle.migration.services.candidate_faces import (
+        any_candidate_wanted,
+        refresh_candidate_faces,
+    )
     from hirondelle.migration.services.faces import any_wanted, queue_refresh, refresh_wanted
 
     report = refresh_wanted(max_batches=FACE_BATCHES_PER_TASK)
+    # The pictures of discovery's proposals (each person's own, `CandidateFace`).
+    proposals = refresh_candidate_faces(max_batches=FACE_BATCHES_PER_TASK)
     if report.retry_after is not None:
         queue_refresh(timezone.now() + timedelta(seconds=max(1.0, report.retry_after)))
-    elif report.batches >= FACE_BATCHES_PER_TASK and any_wanted():
+    elif (report.batches >= FACE_BATCHES_PER_TASK and any_wanted()) or (
+        proposals.batches >= FACE_BATCHES_PER_TASK and any_candidate_wanted()
+    ):
         # More are wanted: other tasks run first, then this one again.
         queue_refresh()
     return {
@@ -123,4 +131,5 @@ def refresh_faces_task() -> dict:
         "no_avatar": report.no_avatar,
         "failed": report.failed,
         "waiting": report.retry_after is not None,
+        "proposals_stored": proposals.stored,
     }

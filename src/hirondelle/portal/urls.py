@@ -49,4 +49,9 @@ urlpatterns = [
     path("stats/", views.stats, name="stats"),
     path("delete/", views.delete, name="delete"),
     path("avatars/<int:account_id>/<slug:digest>.webp", views.avatar, name="avatar"),
+    path(
+        "discover/avatars/<int:face_id>/<slug:digest>.webp",
+        views.proposal_avatar,
+        name="proposal_avatar",
+    ),
 ]

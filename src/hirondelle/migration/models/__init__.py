@@ -1,6 +1,7 @@
 """Models of a migration, one per file."""
 
 from hirondelle.migration.models.archive_name import ArchiveName
+from hirondelle.migration.models.candidate_face import CandidateFace
 from hirondelle.migration.models.connected_account import ConnectedAccount
 from hirondelle.migration.models.discovery_candidate import DiscoveryCandidate
 from hirondelle.migration.models.discovery_run import DiscoveryRun
@@ -15,6 +16,7 @@ from hirondelle.migration.models.shared_budget import SharedBudget
 
 __all__ = [
     "ArchiveName",
+    "CandidateFace",
     "ConnectedAccount",
     "Direction",
     "DiscoveryCandidate",

@@ -6,11 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.urls import reverse
 from django.utils import timezone
 
 from hirondelle.identity.models import NetworkAccount
-from hirondelle.migration.models import DiscoveryCandidate, Migration
+from hirondelle.migration.models import CandidateFace, DiscoveryCandidate, Migration
 from hirondelle.migration.services import discovery
+from hirondelle.migration.services.candidate_faces import directory_faces, want_candidate_faces
 from hirondelle.migration.services.discovery_rules import created_at, looks_like_impostor
 from hirondelle.migration.services.faces import want_faces
 from hirondelle.networks.faces import clean_display_name
@@ -33,8 +35,8 @@ class CandidateCard:
     warn_new: bool = False  # young, claims the X account, has never posted
     #: profile fields (Mastodon): name, value, verified by their server, is the claim
     fields: list[tuple[str, str, bool, bool]] = field(default_factory=list)
-    #: the avatar served by this site when the account is in the directory;
-    #: never the profile's own URL (a visitor's browser loads nothing remote)
+    #: the avatar served by this site (the directory's, or this person's own
+    #: copy); never the profile's own URL (a visitor's browser loads nothing remote)
     face: Face = NO_FACE
 
     @property
@@ -105,25 +107,40 @@ def people_found(migration: Migration) -> list[PersonFound]:
             PersonFound(row.x_account_id, row.x_username, row.x_display_name, row.x_seen_in),
         )
         person.candidates.append(_card(row, now))
-    _faces([c for p in people.values() for c in p.candidates])
+    _faces(migration, [c for p in people.values() for c in p.candidates])
     return list(people.values())
 
 
-def _faces(cards: list[CandidateCard]) -> None:
-    """Faces of candidates the directory already knows (one query per network).
+def _faces(migration: Migration, cards: list[CandidateCard]) -> None:
+    """The face of each proposal: the directory's when it holds the account
+    with a stored picture (one query per network), else this person's own
+    copy (`CandidateFace`, one query), else the initial while a worker fetches
+    it. Missing pictures are asked for in the background; nothing is sent here.
 
-    A candidate that is only this person's is not added to the shared
-    directory to get one: it keeps its initial."""
+    A proposal that is only this person's is never added to the shared
+    directory to get one: its picture belongs to their migration."""
+    known: dict[tuple[str, str], NetworkAccount] = {}
     for network in ("bluesky", "mastodon"):
-        uris = {c.row.account for c in cards if c.row.network == network and c.row.account}
-        if not uris:
-            continue
-        known = {a.uri: a for a in NetworkAccount.objects.filter(network=network, uri__in=uris)}
-        want_faces(known.values())
-        for card in cards:
-            account = known.get(card.row.account) if card.row.network == network else None
-            if account is not None:
-                card.face = face_of(account)
+        uris = {c.row.account for c in cards if c.row.network == network}
+        for uri, account in directory_faces(network, uris).items():
+            known[(network, uri)] = account
+    want_faces(known.values())
+    own = {
+        (f.network, f.account): f
+        for f in CandidateFace.objects.filter(
+            migration=migration, state=CandidateFace.State.STORED
+        ).only("id", "network", "account", "digest")
+    }
+    for card in cards:
+        key = (card.row.network, card.row.account)
+        account = known.get(key)
+        if account is not None:
+            card.face = face_of(account)
+        if not card.face.avatar and key in own:
+            face = own[key]
+            url = reverse("portal:proposal_avatar", args=[face.pk, face.digest])
+            card.face = Face(name=card.face.name, avatar=url)
+    want_candidate_faces(migration, (c.row for c in cards if not c.face.avatar), known=known)
 
 
 def start(migration: Migration, *, consent: bool) -> None:

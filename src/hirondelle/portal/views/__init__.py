@@ -1,6 +1,6 @@
 """One module per page; each view only calls services."""
 
-from hirondelle.portal.views.avatar import avatar
+from hirondelle.portal.views.avatar import avatar, proposal_avatar
 from hirondelle.portal.views.bluesky_oauth import (
     bluesky_oauth_client_metadata,
     bluesky_oauth_jwks,
@@ -48,6 +48,7 @@ __all__ = [
     "later",
     "lists",
     "privacy",
+    "proposal_avatar",
     "report",
     "republish",
     "review",

@@ -230,3 +230,10 @@ def test_erasure_and_a_new_search_remove_the_pictures(
     erase_person(person)
     assert not CandidateFace.objects.filter(migration_id=migration.pk).exists()
     assert CandidateFace.objects.filter(pk=kept.pk).exists()  # others' stay
+
+
+def test_the_privacy_page_says_proposals_pictures_are_the_person_s(client):
+    french = client.get("/privacy/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "montrées à vous seul·e, et supprimées avec elles" in french
+    english = client.get("/privacy/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "shown only to you, and deleted with it" in english

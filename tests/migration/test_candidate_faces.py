@@ -237,3 +237,64 @@ def test_the_privacy_page_says_proposals_pictures_are_the_person_s(client):
     assert "montrées à vous seul·e, et supprimées avec elles" in french
     english = client.get("/privacy/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "shown only to you, and deleted with it" in english
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_fetch_each_picture_once(serve, migration):
+    """Two refresh tasks side by side (threads, each with its own database
+    connection) over the same wanted pictures: each is fetched exactly once.
+    The pictures come from a scripted server on 127.0.0.1 that answers slowly
+    enough for the workers to overlap. PostgreSQL only, as the directory's
+    own test: many workers is the portal's case."""
+    import threading
+    import time
+
+    from django.db import connection
+
+    from tests.support.listener import answer
+
+    asked: list[str] = []
+    lock = threading.Lock()
+    png = picture()
+
+    def handle(request):
+        with lock:
+            asked.append(request.path)
+        time.sleep(0.05)
+        answer(request, png, headers={"Content-Type": "image/png"})
+
+    port = serve(handle)
+    for n in range(12):
+        DiscoveryCandidate.objects.create(
+            migration=migration,
+            x_account_id=n,
+            network="mastodon",
+            account=f"https://faces.example/users/p{n}",
+            handle=f"p{n}@faces.example",
+            evidence="name_match",
+            profile={"avatar": f"http://127.0.0.1:{port}/p{n}.png"},
+        )
+    assert cf.want_candidate_faces(migration, migration.candidates.all(), queue=False) == 12
+    reports: list[cf.CandidateReport] = []
+    errors: list[BaseException] = []
+
+    def worker():
+        try:
+            reports.append(cf.refresh_candidate_faces(batch=3))
+        except BaseException as error:  # reported below, in the test's thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert sorted(asked) == sorted(set(asked))
+    assert len(asked) == 12
+    assert sum(r.stored for r in reports) == 12
+    assert all(r.stored for r in reports), "both workers took part"
+    assert CandidateFace.objects.filter(state="stored").count() == 12

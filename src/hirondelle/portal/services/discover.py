@@ -122,8 +122,8 @@ def _faces(migration: Migration, cards: list[CandidateCard]) -> None:
     known: dict[tuple[str, str], NetworkAccount] = {}
     for network in ("bluesky", "mastodon"):
         uris = {c.row.account for c in cards if c.row.network == network}
-        for uri, account in directory_faces(network, uris).items():
-            known[(network, uri)] = account
+        for uri, found in directory_faces(network, uris).items():
+            known[(network, uri)] = found
     want_faces(known.values())
     own = {
         (f.network, f.account): f

@@ -188,8 +188,8 @@ def count_posts(
     census.replies_to_others += replies_to_others
     census.community += community_posts
     census.media_items += media_items
-    for when in (first, last):
-        if when is not None:
-            census._date(when)
+    for bound in (first, last):
+        if bound is not None:
+            census._date(bound)
     named.update(built.names())
     return census

@@ -190,7 +190,7 @@ class CensusTweet(msgspec.Struct, gc=False):
         e = self.entities
         if e is not None:
             e = _CensusEntities(
-                *(None if r is None else r.copy() for r in msgspec.structs.astuple(e))
+                *(None if r is None else r.copy() for r in msgspec.structs.astuple(e))  # type: ignore[arg-type]
             )
         ext = self.extended_entities
         return msgspec.structs.replace(

@@ -115,6 +115,14 @@ def _clean_hirondelle_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _suite_guard_policy() -> None:
+    """Every test starts with the suite's guard policy, whatever the last one set."""
+    from hirondelle.networks import guard
+
+    guard.configure(guard.Policy(allow_private=True))
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     """Rate-limit counts live in Django's cache: no test inherits another's."""
     from django.core.cache import cache

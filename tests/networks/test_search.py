@@ -134,12 +134,13 @@ def test_bad_answers_become_our_errors(status, body, error):
 def test_the_guard_refuses_a_private_appview_address(monkeypatch):
     from hirondelle.networks import guard
 
+    suite = guard.default_policy()
     guard.configure(guard.Policy(allow_private=False))
     try:
         with BlueskyPublic("http://127.0.0.1:9") as bsky, pytest.raises(Refused):
             bsky.search_actors("a")
     finally:
-        guard.configure(None)
+        guard.configure(suite)
 
 
 def test_the_appview_address_must_be_a_url():

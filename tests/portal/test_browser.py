@@ -87,7 +87,7 @@ def test_the_whole_flow_in_a_browser(browser, served_portal, mastodon_peer, shot
     assert "data/account.js" in sent
     assert "direct-message" not in sent
     assert "tweets.js" not in sent
-    page.click("#keep-list >> xpath=..//summary")
+    page.click("#keep-list >> xpath=ancestor::details/summary")
     assert "direct-messages.js" in page.inner_text("#keep-list")
     shots(page, "upload-preview")
     page.click("#start")

@@ -200,6 +200,7 @@ class MastodonAdapter:
         self._limits: ServerLimits | None = None
         #: the request window last seen (its reset as written) and when we first saw it
         self._window: tuple[str, float] = ("", 0.0)
+        self._tighten = True  # until a 429 says the server's window is not the pool's
 
     @property
     def base_url(self) -> str:
@@ -259,13 +260,13 @@ class MastodonAdapter:
         pool's period that counted an answer we received at `t` ends by
         `t + period`; the earliest such answer of this window bounds its end.
         The bound is only used inside the interval the headers allow, so a
-        server with a longer window than the pool's can cost at most that
-        uncertainty, never more.
+        server with a longer window than the pool's documented period could
+        see one request early: its 429 stops the tightening for good.
         """
         now = self.clock()
         if rate.window != self._window[0]:
             self._window = (rate.window, now)
-        if not rate.uncertainty:
+        if not rate.uncertainty or not self._tighten:
             return rate.reset_at
         bound = self._window[1] + self.budget.pools["requests"].period
         return max(rate.reset_at - rate.uncertainty, min(rate.reset_at, bound))
@@ -274,6 +275,8 @@ class MastodonAdapter:
         """A 429 names no pool: a window longer than the request window is the action's own."""
         requests_period = self.budget.pools["requests"].period
         target = pool if pool is not None and retry_after > requests_period + 60 else "requests"
+        if target == "requests":
+            self._tighten = False
         self.budget.exhaust(target, retry_after)
 
     def _ensure(self, costs: Costs, what: str) -> None:

@@ -20,7 +20,7 @@ no 429). Goal: every follow done, no 429, within 1.1x the floor the budget
 allows.
 
     .venv/bin/python bench/reconnect_pace_bench.py [--mastodon-follows 4000]
-        [--bluesky-follows 40000] [--peer-follows 150]
+        [--bluesky-follows 40000] [--peer-follows 150] [--peer-limit 20 --peer-window 4]
     .venv/bin/python bench/reconnect_pace_bench.py --smoke
 """
 
@@ -457,8 +457,12 @@ def main() -> None:
     parser.add_argument(
         "--peer-follows", type=int, default=150, help="follows in the real run (0: skip it)"
     )
+    parser.add_argument("--peer-limit", type=int, default=20, help="requests a window")
+    parser.add_argument("--peer-window", type=int, default=4, help="window, seconds")
     parser.add_argument("--smoke", action="store_true", help="small sizes, to keep it working")
     args = parser.parse_args()
+    global PEER_LIMIT, PEER_WINDOW
+    PEER_LIMIT, PEER_WINDOW = args.peer_limit, args.peer_window
     if args.smoke:
         args.mastodon_follows, args.bluesky_follows, args.peer_follows = 40, 400, 15
     call_command("migrate", verbosity=0)

@@ -371,3 +371,19 @@ def test_a_failing_snapshot_leaves_nothing(tmp_path):
     with pytest.raises(TamperedSnapshot):
         import_snapshot(path)
     assert _db_state() == before
+
+
+def test_two_handles_for_one_known_account_are_refused_whole():
+    from hirondelle.identity.services.errors import InvalidLink
+
+    model = _Model()
+    _seed(model)  # x 1 is u1@m.example, with its URI
+    before = _db_state()
+    handle, uri = _account("mastodon", 1)
+    rows = [
+        LinkRow.make(4, "mastodon", "renamed@m.example", uri, evidence="self", asserted_by="t"),
+        LinkRow.make(5, "mastodon", handle, evidence="self", asserted_by="t"),
+    ]
+    with pytest.raises(InvalidLink, match="name the same account"):
+        merge_links_staged(rows)
+    assert _db_state() == before

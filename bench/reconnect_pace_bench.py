@@ -12,13 +12,15 @@ Then a real run, in real time and real HTTP: mastodon-mock on 127.0.0.1
 enforcing a scaled-down request budget (20 requests per 4 s per account, a
 fixed window, 429 with X-RateLimit headers beyond it), followed by the real
 runner and Mastodon adapter (its request pool set to the same budget), and in
-the same run by two simple clients on their own accounts: one that paces
-itself 10 % under the budget, and one that goes as fast as it can and waits
-for the window's reset on each 429. Goal: every follow done, no 429, within
-10 % (or one window) of the floor the budget allows.
+the same run by three simple clients on their own accounts: one that paces
+itself 10 % under the budget, one that goes as fast as it can and waits for
+the window's reset on each 429, and one that reads the rate-limit headers and
+waits for the reset when none is left (the strongest simple client that draws
+no 429). Goal: every follow done, no 429, within 1.1x the floor the budget
+allows.
 
     .venv/bin/python bench/reconnect_pace_bench.py [--mastodon-follows 4000]
-        [--bluesky-follows 40000] [--peer-follows 150]
+        [--bluesky-follows 40000] [--peer-follows 150] [--peer-limit 20 --peer-window 4]
     .venv/bin/python bench/reconnect_pace_bench.py --smoke
 """
 
@@ -181,8 +183,8 @@ PEER_LIMIT = 20
 PEER_WINDOW = 4
 
 
-def _peer(n_targets: int):
-    """mastodon-mock on 127.0.0.1 with rate limiting on; three people each follow everyone."""
+def _peer(n_targets: int, people: int = 3):
+    """mastodon-mock on 127.0.0.1 with rate limiting on; each person follows everyone."""
     from mastodon_mock.config import (
         DatabaseConfig,
         MastodonMockConfig,
@@ -195,7 +197,7 @@ def _peer(n_targets: int):
 
     people = [
         SeedAccount(username=f"me{k}", display_name=f"Me {k}", access_token=f"token{k}")
-        for k in range(3)
+        for k in range(people)
     ]
     targets = [SeedAccount(username=f"t{i}", display_name=f"T {i}") for i in range(n_targets)]
     config = MastodonMockConfig(
@@ -362,9 +364,41 @@ def _until_refused_run(base: str, ids: list[str], token: str) -> dict:
     }
 
 
+def _header_run(base: str, ids: list[str], token: str) -> dict:
+    """The strongest simple polite client: reads X-RateLimit-Remaining, and at 0
+    sleeps until X-RateLimit-Reset (plus the second that whole-second resets
+    truncate, on this machine's clock: the server's, so no skew to allow for)."""
+    import requests
+
+    counting = _Counting()
+    session = requests.Session()
+    session.hooks["response"].append(counting)
+    session.headers["Authorization"] = f"Bearer {token}"
+    done = 0
+    t = time.perf_counter()
+    for lid in ids:
+        for method, path, params in (
+            ("GET", "/api/v1/accounts/relationships", {"id[]": lid}),
+            ("POST", f"/api/v1/accounts/{lid}/follow", None),
+        ):
+            while True:
+                r = session.request(method, base + path, params=params, timeout=10)
+                if r.status_code == 429 or int(r.headers["X-RateLimit-Remaining"]) == 0:
+                    time.sleep(max(0.0, int(r.headers["X-RateLimit-Reset"]) + 1 - time.time()))
+                if r.status_code != 429:
+                    break
+        done += r.ok
+    return {
+        "wall": time.perf_counter() - t,
+        "done": done,
+        "requests": counting.requests,
+        "refused": counting.refused,
+    }
+
+
 def real_run(follows: int) -> bool:
     """Returns whether the goal is met: the runner within 10 % of the rules' floor, no 429."""
-    server = _peer(follows)
+    server = _peer(follows, people=4)
     try:
         base = server.base_url
         ids = _target_ids(base, follows)
@@ -381,6 +415,7 @@ def real_run(follows: int) -> bool:
             ("hirondelle runner", lambda: _runner_run(base, ids), "token0"),
             ("until refused", lambda: _until_refused_run(base, ids, "token1"), "token1"),
             ("fixed pace", lambda: _fixed_pace_run(base, ids, "token2"), "token2"),
+            ("reads the headers", lambda: _header_run(base, ids, "token3"), "token3"),
         ):
             r = run()
             time.sleep(PEER_WINDOW)
@@ -397,15 +432,16 @@ def real_run(follows: int) -> bool:
                 f"{r['refused']:>5}"
             )
         ours = rows[0][1]
-        met = (
-            ours["following"] == follows
-            and ours["refused"] == 0
-            and ours["wall"] <= max(floor * 1.1, floor + PEER_WINDOW)
-        )
-        best = min(r["wall"] for _, r in rows[1:])
+        polite = [r for _, r in rows[1:] if r["refused"] == 0 and r["following"] == follows]
+        best = min(polite, key=lambda r: r["wall"])
+        met = ours["following"] == follows and ours["refused"] == 0 and ours["wall"] <= floor * 1.1
         print(
-            f"  goal: every follow done, no 429, within 10 % (or one window) of the floor; "
-            f"runner {ours['wall']:.1f} s vs best simple client {best:.1f} s: "
+            f"  runner {ours['wall']:.1f} s = {ours['wall'] / floor:.2f}x the floor "
+            f"({floor:.1f} s); strongest simple client without a 429: {best['wall']:.1f} s "
+            f"= {best['wall'] / floor:.2f}x"
+        )
+        print(
+            f"  goal: every follow done, no 429, within 1.1x the floor: "
             f"{'goal met' if met else 'GOAL MISSED'}"
         )
         return met
@@ -421,8 +457,12 @@ def main() -> None:
     parser.add_argument(
         "--peer-follows", type=int, default=150, help="follows in the real run (0: skip it)"
     )
+    parser.add_argument("--peer-limit", type=int, default=20, help="requests a window")
+    parser.add_argument("--peer-window", type=int, default=4, help="window, seconds")
     parser.add_argument("--smoke", action="store_true", help="small sizes, to keep it working")
     args = parser.parse_args()
+    global PEER_LIMIT, PEER_WINDOW
+    PEER_LIMIT, PEER_WINDOW = args.peer_limit, args.peer_window
     if args.smoke:
         args.mastodon_follows, args.bluesky_follows, args.peer_follows = 40, 400, 15
     call_command("migrate", verbosity=0)

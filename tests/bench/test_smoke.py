@@ -72,7 +72,7 @@ def test_portal_pages_bench(tmp_path):
 def test_reconnect_pace_bench(tmp_path):
     out = run_bench(tmp_path, "reconnect_pace_bench.py", "--smoke")
     assert "Real run against mastodon-mock on 127.0.0.1" in out
-    for label in ("hirondelle runner", "until refused", "fixed pace"):
+    for label in ("hirondelle runner", "until refused", "fixed pace", "reads the headers"):
         assert label in out
     assert VERDICT.search(out), out
 

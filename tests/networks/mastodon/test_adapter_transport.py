@@ -154,6 +154,59 @@ def test_epoch_reset_headers_are_understood_too(script, adapter, clock) -> None:
     assert adapter.budget.delay({"requests": 1}) == pytest.approx(30, abs=1)
 
 
+def _window_answer(reset: float, server_now: float, remaining: int = 19):
+    """mastodon-mock's headers: reset and Date both truncated to the second."""
+    return reply(
+        body=account("1", "me"),
+        headers={
+            "X-RateLimit-Limit": "20",
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": str(int(reset)),
+            "Date": http_date(server_now),
+        },
+    )
+
+
+def test_a_whole_second_window_ends_one_period_after_its_first_answer(
+    script, adapter, clock
+) -> None:
+    """A window of 4 s opened by our request at NOW + 0.6 ends at NOW + 4.6; the
+    truncated headers alone (reset NOW + 4, Date NOW) only say "by NOW + 5.6"."""
+    adapter.budget.pools["requests"].period = 4
+    adapter.instance()
+    script.on(
+        "GET",
+        "/api/v1/accounts/verify_credentials",
+        _window_answer(NOW + 4.6, NOW + 0.6),
+        _window_answer(NOW + 4.6, NOW + 2.3, remaining=10),
+    )
+    clock.now = NOW + 0.6
+    adapter.whoami()
+    pool = adapter.budget.pools["requests"]
+    assert pool.reset_at == pytest.approx(NOW + 4.6, abs=0.01)
+    clock.now = NOW + 2.3  # later answers of the same window do not move its end
+    adapter.whoami()
+    assert pool.reset_at == pytest.approx(NOW + 4.6, abs=0.01)
+    assert pool.used == 10
+
+
+def test_after_a_429_the_window_end_comes_from_the_headers_alone(script, adapter, clock) -> None:
+    adapter.budget.pools["requests"].period = 4
+    adapter.instance()
+    script.on(
+        "GET",
+        "/api/v1/accounts/verify_credentials",
+        reply(429, {"error": "Too many requests"}, headers={"Retry-After": "1"}),
+        _window_answer(NOW + 14.6, NOW + 10.6),
+    )
+    with pytest.raises(RateLimited):
+        adapter.whoami()
+    clock.now = NOW + 10.6
+    adapter.whoami()
+    # reset NOW + 14 (+1 for its truncated second), seen against Date NOW + 10
+    assert adapter.budget.pools["requests"].reset_at == pytest.approx(NOW + 15.6, abs=0.01)
+
+
 def test_a_429_raises_rate_limited_with_retry_after(script, adapter) -> None:
     script.on(
         "GET",

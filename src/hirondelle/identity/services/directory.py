@@ -1,8 +1,9 @@
 """Filling the directory: links with their evidence, consents, conflicts.
 
 Everything that writes links goes through `merge_links`, in batches, so a
-single link typed by a person, an institution's roster and a ten-million-line
-snapshot follow the same rules:
+single link typed by a person and an institution's roster follow the same
+rules (a ten-million-line snapshot goes through `staged_merge`, which applies
+them as a few SQL statements over a staged copy):
 
 - one link per (X account, network account); asserting it again keeps the
   strongest evidence (the newest on a tie);

@@ -30,7 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hirondelle.identity.models import Consent, Link, PublisherKey, x_id_from_db
-from hirondelle.identity.services.directory import LinkRow, MergeStats, merge_links
+from hirondelle.identity.services.directory import MergeStats
 from hirondelle.identity.services.errors import (
     InvalidLink,
     SnapshotError,
@@ -38,6 +38,7 @@ from hirondelle.identity.services.errors import (
     UntrustedPublisher,
 )
 from hirondelle.identity.services.keys import SigningKey, decode_public_key, load_signing_key
+from hirondelle.identity.services.staged_merge import merge_staged, stage_row
 
 __all__ = ["ExportResult", "ImportResult", "export_snapshot", "import_snapshot"]
 
@@ -220,13 +221,14 @@ def _verify(path: Path, sig: _Signature, publisher: PublisherKey, digest: str, l
 
 
 def import_snapshot(
-    path: Path, *, signature: Path | None = None, batch_size: int = 2000
+    path: Path, *, signature: Path | None = None, batch_size: int = 50_000
 ) -> ImportResult:
     """Verify a snapshot against the trusted publisher keys, then merge its links.
 
     All or nothing: the signature is checked before anything is written, and
     the file is hashed again while it is merged, so a file changed in between
-    rolls the whole import back.
+    rolls the whole import back. The rows are staged, then merged as set
+    operations (`merge_staged`); `batch_size` rows are staged at a time.
     """
     path = Path(path)
     sig_path = Path(signature) if signature else signature_path_for(path)
@@ -241,7 +243,7 @@ def import_snapshot(
     rehash = hashlib.sha256()
     counted = 0
 
-    def rows() -> Iterator[LinkRow]:
+    def rows() -> Iterator[tuple]:
         nonlocal counted
         decoder = msgspec.json.Decoder(_Line)
         with open(path, "rb") as f:
@@ -250,29 +252,32 @@ def import_snapshot(
                 counted += 1
                 try:
                     line = decoder.decode(raw)
-                    yield LinkRow.make(
+                    yield stage_row(
                         line.x_id,
                         line.network,
                         line.handle,
                         line.id,
-                        evidence=line.evidence,
-                        asserted_by=line.asserted_by or publisher.name,
-                        asserted_at=line.asserted_at,
-                        x_username=line.x_username,
-                        consent=(True, line.followable, line.follows_arrivals),
+                        line.evidence,
+                        line.asserted_by or publisher.name,
+                        line.asserted_at,
+                        line.x_username,
+                        (True, line.followable, line.follows_arrivals),
                     )
                 except (msgspec.DecodeError, InvalidLink) as exc:
                     raise SnapshotError(f"{path}, line {number}: {exc}") from None
 
-    with transaction.atomic():
-        stats = merge_links(
-            rows(),
-            publisher=publisher,
-            consent_source=Consent.Source.SNAPSHOT,
-            batch_size=batch_size,
-        )
-        if (rehash.hexdigest(), counted) != (digest, lines):
-            raise TamperedSnapshot(
-                f"{path} changed while it was being imported; nothing was imported."
+    try:
+        with transaction.atomic():
+            stats = merge_staged(
+                rows(),
+                publisher=publisher,
+                consent_source=Consent.Source.SNAPSHOT,
+                chunk=batch_size,
             )
+            if (rehash.hexdigest(), counted) != (digest, lines):
+                raise TamperedSnapshot(
+                    f"{path} changed while it was being imported; nothing was imported."
+                )
+    except InvalidLink as exc:
+        raise SnapshotError(f"{path}: {exc} Nothing was imported.") from None
     return ImportResult(path, publisher.name, lines, stats)

@@ -68,6 +68,11 @@ class RateHeaders:
     remaining: float
     reset_at: float  # seconds on the caller's clock
     retry_after: float | None = None
+    #: how much earlier than `reset_at` the window may really end: whole-second
+    #: headers (a truncated reset, a truncated Date) leave up to a second each
+    uncertainty: float = 0.0
+    #: the reset as the server wrote it: the same value, the same window
+    window: str = ""
 
 
 def query_params(params: Params) -> list[tuple[str, str]]:
@@ -118,16 +123,24 @@ def rate_headers(headers: Mapping[str, str], now: float) -> RateHeaders | None:
         return RateHeaders(math.nan, 0.0, now + retry_after, retry_after)
     raw_reset = headers.get("X-RateLimit-Reset", "").strip()
     reset = _parse_time(raw_reset)
+    uncertainty = 0.0
     if reset is not None and raw_reset.isdigit():
         # Whole seconds (GoToSocial, mastodon-mock): the window ends somewhere in
         # the second after; starting the next one early draws a 429.
         reset += 1.0
+        uncertainty += 1.0
     if reset is None:
         reset_at = now + (retry_after or FALLBACK_RETRY_AFTER)
     else:
         server_now = _server_date(headers)
-        reset_at = now + (reset - server_now) if server_now is not None else reset
-    return RateHeaders(limit, remaining, reset_at, retry_after)
+        if server_now is not None:
+            # Date is truncated to the second: the server's clock may be up to
+            # a second later than it says, so the reset may come that much sooner.
+            reset_at = now + (reset - server_now)
+            uncertainty += 1.0
+        else:
+            reset_at = reset
+    return RateHeaders(limit, remaining, reset_at, retry_after, uncertainty, raw_reset)
 
 
 def _server_date(headers: Mapping[str, str]) -> float | None:

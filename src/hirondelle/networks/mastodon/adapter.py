@@ -49,7 +49,7 @@ from hirondelle.networks.errors import (
     Transient,
     Unavailable,
 )
-from hirondelle.networks.mastodon._http import DEFAULT_TIMEOUT, Api
+from hirondelle.networks.mastodon._http import DEFAULT_TIMEOUT, Api, RateHeaders
 
 __all__ = [
     "DEFAULT_POOLS",
@@ -198,6 +198,9 @@ class MastodonAdapter:
         self._api = Api(base_url, access_token, session=session, clock=clock, timeout=timeout)
         self._instance: dict[str, Any] | None = None
         self._limits: ServerLimits | None = None
+        #: the request window last seen (its reset as written) and when we first saw it
+        self._window: tuple[str, float] = ("", 0.0)
+        self._tighten = True  # until a 429 says the server's window is not the pool's
 
     @property
     def base_url(self) -> str:
@@ -242,13 +245,38 @@ class MastodonAdapter:
         rate = self._api.rate()
         if rate is not None and not math.isnan(rate.limit) and rate.limit > 0:
             self.budget.observe(
-                "requests", limit=rate.limit, remaining=rate.remaining, reset_at=rate.reset_at
+                "requests",
+                limit=rate.limit,
+                remaining=rate.remaining,
+                reset_at=self._window_end(rate),
             )
+
+    def _window_end(self, rate: RateHeaders) -> float:
+        """When the request window really ends, as tightly as the headers allow.
+
+        Whole-second headers leave the end uncertain by up to two seconds,
+        which on a server whose window opens at its first request (GoToSocial,
+        mastodon-mock) costs that much per window. A fixed window of the
+        pool's period that counted an answer we received at `t` ends by
+        `t + period`; the earliest such answer of this window bounds its end.
+        The bound is only used inside the interval the headers allow, so a
+        server with a longer window than the pool's documented period could
+        see one request early: its 429 stops the tightening for good.
+        """
+        now = self.clock()
+        if rate.window != self._window[0]:
+            self._window = (rate.window, now)
+        if not rate.uncertainty or not self._tighten:
+            return rate.reset_at
+        bound = self._window[1] + self.budget.pools["requests"].period
+        return max(rate.reset_at - rate.uncertainty, min(rate.reset_at, bound))
 
     def _exhaust(self, retry_after: float, pool: str | None) -> None:
         """A 429 names no pool: a window longer than the request window is the action's own."""
         requests_period = self.budget.pools["requests"].period
         target = pool if pool is not None and retry_after > requests_period + 60 else "requests"
+        if target == "requests":
+            self._tighten = False
         self.budget.exhaust(target, retry_after)
 
     def _ensure(self, costs: Costs, what: str) -> None:

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 
 from hirondelle.networks.errors import InvalidResponse, NotFound, RateLimited, Unavailable
-from hirondelle.networks.institution._http import http_client
+from hirondelle.networks.institution._http import ServerClient
 
 __all__ = ["AppViewClient", "VerificationView", "verification_of"]
 
@@ -51,27 +50,14 @@ def verification_of(profile: dict, issuer: str) -> VerificationView:
 
 
 @dataclass
-class AppViewClient:
+class AppViewClient(ServerClient):
     """Unauthenticated reads from an AppView (https://public.api.bsky.app by default)."""
 
     url: str
     transport: httpx.BaseTransport | None = None
 
     def __post_init__(self) -> None:
-        self.url = self.url.rstrip("/")
-        kwargs: dict[str, Any] = {"base_url": self.url}
-        if self.transport is not None:
-            kwargs["transport"] = self.transport
-        self._client = http_client(**kwargs)
-
-    def close(self) -> None:
-        self._client.close()
-
-    def __enter__(self) -> AppViewClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        self._connect()
 
     def _get(self, nsid: str, params: dict | list) -> dict:
         try:

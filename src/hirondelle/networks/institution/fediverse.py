@@ -33,7 +33,7 @@ from hirondelle.networks.errors import (
     Refused,
     Unavailable,
 )
-from hirondelle.networks.institution._http import http_client
+from hirondelle.networks.institution._http import ServerClient
 
 __all__ = [
     "MASTODON_SIGNUPS_PER_30MIN",
@@ -69,7 +69,7 @@ def tootctl_command(username: str, email: str) -> str:
 
 
 @dataclass
-class FediverseServer:
+class FediverseServer(ServerClient):
     """Calls to one Mastodon-API server: `admin_token` approves, `app_token` registers."""
 
     url: str
@@ -80,20 +80,7 @@ class FediverseServer:
     requests: Counter = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
-        self.url = self.url.rstrip("/")
-        kwargs: dict[str, Any] = {"base_url": self.url}
-        if self.transport is not None:
-            kwargs["transport"] = self.transport
-        self._client = http_client(**kwargs)
-
-    def close(self) -> None:
-        self._client.close()
-
-    def __enter__(self) -> FediverseServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        self._connect()
 
     @property
     def backdates(self) -> bool:

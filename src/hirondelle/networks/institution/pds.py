@@ -31,7 +31,7 @@ from hirondelle.networks.errors import (
     Refused,
     Unavailable,
 )
-from hirondelle.networks.institution._http import http_client
+from hirondelle.networks.institution._http import ServerClient
 
 __all__ = [
     "APPLY_WRITES_MAX",
@@ -117,7 +117,7 @@ class Session:
 
 
 @dataclass
-class PdsClient:
+class PdsClient(ServerClient):
     """XRPC calls to one PDS; `requests` and `points` count what was spent."""
 
     url: str
@@ -128,21 +128,8 @@ class PdsClient:
     points: Counter = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
-        self.url = self.url.rstrip("/")
         headers = {"x-ratelimit-bypass": self.bypass_key} if self.bypass_key else {}
-        kwargs: dict[str, Any] = {"base_url": self.url, "headers": headers}
-        if self.transport is not None:
-            kwargs["transport"] = self.transport
-        self._client = http_client(**kwargs)
-
-    def close(self) -> None:
-        self._client.close()
-
-    def __enter__(self) -> PdsClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        self._connect(headers=headers)
 
     # -- plumbing -----------------------------------------------------------
     def _admin(self) -> dict[str, str]:

@@ -590,15 +590,19 @@ def _insert_runs(cursor, tables: dict, batch: list) -> None:
 def _clear_directory() -> None:
     from django.db import connection
 
+    tables = (
+        "identity_linkconflict",
+        "identity_consent",
+        "identity_link",
+        "identity_networkaccount",
+        "identity_xaccount",
+    )
     with connection.cursor() as cursor:
-        for table in (
-            "identity_linkconflict",
-            "identity_consent",
-            "identity_link",
-            "identity_networkaccount",
-            "identity_xaccount",
-        ):
-            cursor.execute(f"DELETE FROM {table}")
+        if _pg():  # DELETE of 40 million rows takes minutes there; TRUNCATE is instant
+            cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+        else:
+            for table in tables:
+                cursor.execute(f"DELETE FROM {table}")
     _vacuum()
 
 

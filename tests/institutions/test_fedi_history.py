@@ -22,7 +22,7 @@ from hirondelle.institutions.services.status import status
 from hirondelle.migration.services import running
 from hirondelle.migration.services.importing import import_archive
 from tests.support.fedi_server import ADMIN_TOKEN, USER_TOKEN
-from tests.support.institution_roster import roster_csv
+from tests.support.institution_roster import roster_csv, sign_in_as_official
 from tests.support.x_archive import sample_spec, write_archive
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +50,7 @@ def claimed_official(peer, kind: str, slug: str) -> Official:
 def republish(official, tmp_path, user, seed: int):
     spec = sample_spec(seed=seed, n_posts=14, account_id=str(x_id_from_db(official.x_id)))
     migration = import_archive(write_archive(tmp_path, spec), owner=user).migration
+    sign_in_as_official(user, official, "mastodon")
     summary = plan_history(official, migration, network="mastodon")
     official.refresh_from_db()
     running.run_until_idle([official.history_account], sleep=time.sleep)
@@ -183,9 +184,18 @@ def test_history_command_uses_only_the_officials_own_uploads(
         in run(main, ["institution", "history", inst.slug, "--network", "fediverse"]).output
     )
 
+    # nor is an archive that merely says it is the official's X account
+    forger = django_user_model.objects.create(username="forger")
+    forged = sample_spec(seed=5, n_posts=3, account_id=str(x_id_from_db(official.x_id)))
+    import_archive(write_archive(tmp_path / "forged", forged), owner=forger)
+    refused = run(main, ["institution", "history", inst.slug, "--network", "fediverse"]).output
+    assert "nothing proves the uploader is the official" in refused
+    assert "History planned for 0 of 1 officials" in refused
+
     owner = django_user_model.objects.create(username="cmd-official")
     spec = sample_spec(seed=6, n_posts=8, account_id=str(x_id_from_db(official.x_id)))
     import_archive(write_archive(tmp_path / "own", spec), owner=owner)
+    sign_in_as_official(owner, official, "mastodon")
     planned = run(main, ["institution", "history", inst.slug, "--network", "fediverse"])
     assert "History planned for 1 of 1 officials" in planned.output
     assert " 0 new" not in planned.output

@@ -16,7 +16,7 @@ from hirondelle.institutions.services.history import finish_history, plan_histor
 from hirondelle.institutions.services.roster import load_roster
 from hirondelle.migration.services import running
 from hirondelle.migration.services.importing import import_archive
-from tests.support.institution_roster import roster_csv
+from tests.support.institution_roster import roster_csv, sign_in_as_official
 from tests.support.x_archive import sample_spec, write_archive
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -39,6 +39,9 @@ def test_own_posts_backdated_no_retweets_no_replies(
 
     spec = sample_spec(seed=9, n_posts=25, account_id=str(x_id_from_db(official.x_id)))
     migration = import_archive(write_archive(tmp_path / "own", spec), owner=person).migration
+    with pytest.raises(InstitutionError, match="nothing proves the uploader is the official"):
+        plan_history(official, migration)  # the archive's word alone is not enough
+    sign_in_as_official(person, official, "bluesky")
     summary = plan_history(official, migration)
     assert summary.posts > 0
     assert not finish_history(official)

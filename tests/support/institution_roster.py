@@ -77,3 +77,26 @@ def roster_csv(
             ]
         )
     return out.getvalue()
+
+
+def sign_in_as_official(user, official, network: str) -> None:
+    """Record that `user` signed in on the portal with the official's new account.
+
+    That sign-in is what proves an uploaded archive is the official's own
+    (`institutions.services.history.uploaded_by_official`); no credentials are
+    needed for the proof itself.
+    """
+    from hirondelle.migration.models import ConnectedAccount
+
+    if network == "bluesky":
+        handle, remote_id = official.bluesky_handle, official.bluesky_did
+    else:
+        name, _, host = official.fediverse_address.partition("@")
+        handle, remote_id = official.fediverse_address, f"https://{host}/users/{name}"
+    ConnectedAccount.objects.create(
+        user=user,
+        network=network,
+        server="https://portal.invalid",
+        handle=handle,
+        remote_id=remote_id,
+    )

@@ -11,10 +11,17 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db import models
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from hirondelle.institutions.models import Institution, Official, Server
-from hirondelle.institutions.services import bluesky, fediverse, publish
+from hirondelle.institutions.services import (
+    bluesky,
+    fediverse,
+    full_name_handles,
+    history,
+    publish,
+)
 from hirondelle.institutions.services.errors import InstitutionError
 from hirondelle.networks.errors import NetworkError
 
@@ -34,7 +41,15 @@ class InstitutionAdmin(admin.ModelAdmin):
     search_fields = ("name", "slug")
     inlines = [ServerInline]
     formfield_overrides = _HTTPS
-    actions = ("provision_bluesky", "provision_fediverse", "send_claims", "verify", "publish_links")
+    actions = (
+        "provision_bluesky",
+        "provision_fediverse",
+        "send_claims",
+        "switch_handles",
+        "verify",
+        "plan_histories",
+        "publish_links",
+    )
 
     def _run(self, request: HttpRequest, queryset, work, done: str) -> None:
         for institution in queryset:
@@ -75,8 +90,38 @@ class InstitutionAdmin(admin.ModelAdmin):
             request,
             queryset,
             lambda inst: bluesky.invite(inst, user=request.user),
-            "{r} claim e-mails sent",
+            "{r} claim e-mails sent; any others go in the background at the PDS's pace",
         )
+
+    @admin.action(
+        description=_("Switch to full-name handles where they resolve"), permissions=["change"]
+    )
+    def switch_handles(self, request, queryset):
+        def work(inst):
+            report = full_name_handles.switch_handles(inst, user=request.user)
+            if report.waiting:
+                full_name_handles.schedule(inst, timezone.now() + full_name_handles.RETRY_EVERY)
+            for name, why in report.waiting.items():
+                self.message_user(request, f"{name}: {why}", level=messages.WARNING)
+            return len(report.switched)
+
+        self._run(request, queryset, work, "{r} switched; the waiting ones are retried hourly")
+
+    @admin.action(description=_("Plan the officials' own histories"), permissions=["change"])
+    def plan_histories(self, request, queryset):
+        def work(inst):
+            planned = 0
+            for network in history.history_networks(inst):
+                for plan in history.plan_histories(inst, network=network, user=request.user):
+                    if plan.summary is None:
+                        self.message_user(
+                            request, f"{plan.official.name}: {plan.reason}", level=messages.WARNING
+                        )
+                    else:
+                        planned += 1
+            return planned
+
+        self._run(request, queryset, work, "history planned for {r} officials")
 
     @admin.action(description=_("Check and renew verifications"), permissions=["change"])
     def verify(self, request, queryset):

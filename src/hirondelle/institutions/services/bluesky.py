@@ -643,11 +643,15 @@ def invite(institution: Institution, *, user=None, transport=None) -> int:
     """Ask the PDS to e-mail each new account's owner a code: their invitation to claim it.
 
     Sends what the PDS's limit allows now (all of them with the bypass key) and
-    returns how many; `invites.schedule` sends the rest in the background.
+    returns how many; the rest are queued for the background sender, at the
+    PDS's pace.
     """
     from hirondelle.institutions.services import invites
 
-    return invites.send_due(institution, user=user, transport=transport).sent
+    result = invites.send_due(institution, user=user, transport=transport)
+    if result.next_at is not None:
+        invites.schedule(institution, result.next_at)
+    return result.sent
 
 
 def claim(official: Official, code: str, new_password: str, *, transport=None) -> None:

@@ -16,29 +16,66 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import Q
 from django.utils import timezone
 
 from hirondelle import compose
-from hirondelle.institutions.models import Institution, Official
+from hirondelle.institutions.models import Institution, Official, Server
 from hirondelle.institutions.services import audit, fediverse
 from hirondelle.institutions.services.bluesky import _server, pds_client
 from hirondelle.institutions.services.errors import InstitutionError
-from hirondelle.migration.models import Migration, PlanItem
+from hirondelle.migration.models import ConnectedAccount, Migration, PlanItem
 from hirondelle.migration.services.accounts import connect_account
 from hirondelle.migration.services.republishing import RepublishSummary, plan_republish
 from hirondelle.networks.base import ActionKind, Network
+from hirondelle.portal.services.x_signin import proven_x_accounts
 
 __all__ = [
     "OWN_POSTS",
     "HistoryPlan",
     "finish_history",
+    "history_networks",
     "plan_histories",
     "plan_history",
     "refresh_histories",
+    "uploaded_by_official",
 ]
 
 #: what an institution republishes: the official's own words, nothing of others'
 OWN_POSTS = compose.Filters(include_replies=False, include_retweets=False)
+
+
+def official_account(official: Official, person, network: str = "") -> ConnectedAccount | None:
+    """The official's institutional account, if this person signed in on the portal with it."""
+    mine = Q(pk__in=[])
+    if official.bluesky_did and network in ("", Network.BLUESKY):
+        mine |= Q(network=Network.BLUESKY, remote_id=official.bluesky_did)
+    if official.fediverse_address and network in ("", Network.MASTODON):
+        mine |= Q(network=Network.MASTODON, handle__iexact=official.fediverse_address)
+    return ConnectedAccount.objects.filter(mine, user=person).first()
+
+
+def uploaded_by_official(official: Official, migration: Migration) -> bool:
+    """Whether the person who uploaded this archive is provably the official.
+
+    An archive saying it is the official's X account is only its uploader's
+    word: anyone can write that X id into a zip. Republishing on the
+    institution's account needs the uploader to have signed in on the portal
+    with the official's new account, or to have proven the X account with X.
+    """
+    if migration.x_account_id != official.x_id:
+        return False
+    if official_account(official, migration.owner) is not None:
+        return True
+    return any(x.pk == official.x_id for x in proven_x_accounts(migration.owner))
+
+
+#: why an upload of the official's X id is not used, and what the official does
+NOT_PROVEN = (
+    "an archive of this X account was uploaded, but nothing proves the uploader is the "
+    "official: they sign in on the portal with their new account (or prove their X "
+    "account with X) from the page they uploaded it on"
+)
 
 
 def plan_history(
@@ -50,11 +87,16 @@ def plan_history(
             "This archive is of another X account than the one on the roster: "
             "only the official's own archive can be republished on their account."
         )
+    if not uploaded_by_official(official, migration):
+        raise InstitutionError(NOT_PROVEN[0].upper() + NOT_PROVEN[1:] + ".")
     if network == Network.MASTODON:
         return _plan_fediverse(official, migration, user)
     if not official.bluesky_did:
         raise InstitutionError("The official has no Bluesky account on the institution's PDS yet.")
     account = official.history_account
+    if account is None and not (official.secret or {}).get("password"):
+        # claimed: the password is the official's alone now; use their own sign-in
+        account = official_account(official, migration.owner, Network.BLUESKY)
     if account is None:
         if not (official.secret or {}).get("password"):
             raise InstitutionError(
@@ -153,14 +195,15 @@ def plan_histories(
         officials = [o for o in officials if o.x_username.lower() in wanted]
     plans = []
     for official in officials:
-        migration = Migration.objects.filter(x_account_id=official.x_id).order_by("-pk").first()
+        uploads = list(Migration.objects.filter(x_account_id=official.x_id).order_by("-pk"))
+        migration = next((m for m in uploads if uploaded_by_official(official, m)), None)
         if migration is None:
-            plans.append(
-                HistoryPlan(
-                    official,
-                    reason="no archive yet: the official uploads their X archive on the portal",
-                )
+            reason = (
+                NOT_PROVEN
+                if uploads
+                else "no archive yet: the official uploads their X archive on the portal"
             )
+            plans.append(HistoryPlan(official, reason=reason))
             continue
         try:
             summary = plan_history(official, migration, network=network, user=user)
@@ -172,6 +215,15 @@ def plan_histories(
             schedule(official.history_account)
         plans.append(HistoryPlan(official, summary))
     return plans
+
+
+def history_networks(institution: Institution) -> list[str]:
+    """The networks the institution has its own server on, where histories go."""
+    kinds = set(institution.servers.values_list("kind", flat=True))
+    networks = [Network.BLUESKY] if Server.Kind.PDS in kinds else []
+    if kinds & {Server.Kind.GOTOSOCIAL, Server.Kind.MASTODON}:
+        networks.append(Network.MASTODON)
+    return networks
 
 
 def refresh_histories(institution: Institution) -> int:

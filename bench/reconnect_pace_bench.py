@@ -305,15 +305,15 @@ def _runner_run(base: str, ids: list[str]) -> dict:
     return {"wall": wall, "done": done, "requests": counting.requests, "refused": counting.refused}
 
 
-def _fixed_pace_run(base: str, ids: list[str], token: str) -> dict:
-    """A tool that reads no budget: the same two requests per follow, a fixed pause 10 % slow."""
+def _simple_run(base: str, ids: list[str], token: str, pause) -> dict:
+    """A plain client: two requests per follow, retrying a 429; `pause(response)`
+    says how long to sleep after each answer (its whole pacing rule)."""
     import requests
 
     counting = _Counting()
     session = requests.Session()
     session.hooks["response"].append(counting)
     session.headers["Authorization"] = f"Bearer {token}"
-    pause = PEER_WINDOW / PEER_LIMIT / 0.9
     done = 0
     t = time.perf_counter()
     for lid in ids:
@@ -323,7 +323,7 @@ def _fixed_pace_run(base: str, ids: list[str], token: str) -> dict:
         ):
             while True:
                 r = session.request(method, base + path, params=params, timeout=10)
-                time.sleep(pause)
+                time.sleep(max(0.0, pause(r)))
                 if r.status_code != 429:
                     break
         done += r.ok
@@ -333,67 +333,35 @@ def _fixed_pace_run(base: str, ids: list[str], token: str) -> dict:
         "requests": counting.requests,
         "refused": counting.refused,
     }
+
+
+def _fixed_pace_run(base: str, ids: list[str], token: str) -> dict:
+    """A tool that reads no budget: a fixed pause, 10 % slower than the limit."""
+    return _simple_run(base, ids, token, lambda r: PEER_WINDOW / PEER_LIMIT / 0.9)
 
 
 def _until_refused_run(base: str, ids: list[str], token: str) -> dict:
     """The strongest simple client: as fast as it can, and on a 429 wait for the window's reset."""
-    import requests
 
-    counting = _Counting()
-    session = requests.Session()
-    session.hooks["response"].append(counting)
-    session.headers["Authorization"] = f"Bearer {token}"
-    done = 0
-    t = time.perf_counter()
-    for lid in ids:
-        for method, path, params in (
-            ("GET", "/api/v1/accounts/relationships", {"id[]": lid}),
-            ("POST", f"/api/v1/accounts/{lid}/follow", None),
-        ):
-            while True:
-                r = session.request(method, base + path, params=params, timeout=10)
-                if r.status_code != 429:
-                    break
-                time.sleep(max(0.25, int(r.headers["X-RateLimit-Reset"]) - time.time()))
-        done += r.ok
-    return {
-        "wall": time.perf_counter() - t,
-        "done": done,
-        "requests": counting.requests,
-        "refused": counting.refused,
-    }
+    def pause(r) -> float:
+        if r.status_code != 429:
+            return 0.0
+        return max(0.25, int(r.headers["X-RateLimit-Reset"]) - time.time())
+
+    return _simple_run(base, ids, token, pause)
 
 
 def _header_run(base: str, ids: list[str], token: str) -> dict:
     """The strongest simple polite client: reads X-RateLimit-Remaining, and at 0
     sleeps until X-RateLimit-Reset (plus the second that whole-second resets
     truncate, on this machine's clock: the server's, so no skew to allow for)."""
-    import requests
 
-    counting = _Counting()
-    session = requests.Session()
-    session.hooks["response"].append(counting)
-    session.headers["Authorization"] = f"Bearer {token}"
-    done = 0
-    t = time.perf_counter()
-    for lid in ids:
-        for method, path, params in (
-            ("GET", "/api/v1/accounts/relationships", {"id[]": lid}),
-            ("POST", f"/api/v1/accounts/{lid}/follow", None),
-        ):
-            while True:
-                r = session.request(method, base + path, params=params, timeout=10)
-                if r.status_code == 429 or int(r.headers["X-RateLimit-Remaining"]) == 0:
-                    time.sleep(max(0.0, int(r.headers["X-RateLimit-Reset"]) + 1 - time.time()))
-                if r.status_code != 429:
-                    break
-        done += r.ok
-    return {
-        "wall": time.perf_counter() - t,
-        "done": done,
-        "requests": counting.requests,
-        "refused": counting.refused,
-    }
+    def pause(r) -> float:
+        if r.status_code == 429 or int(r.headers["X-RateLimit-Remaining"]) == 0:
+            return int(r.headers["X-RateLimit-Reset"]) + 1 - time.time()
+        return 0.0
+
+    return _simple_run(base, ids, token, pause)
 
 
 def real_run(follows: int) -> bool:

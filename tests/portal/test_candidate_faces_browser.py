@@ -32,12 +32,10 @@ AXE = ROOT / "tests" / "peers" / "axe" / "node_modules" / "axe-core" / "axe.min.
 
 def _setup(portal, archive: Path, x_id: str, profile: dict) -> str:
     """A signed-in person whose discovery proposed `profile` for `x_id`; the session key."""
-    return portal.python(
+    return portal.sign_in(
         f"""
         import json
-        from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
         from django.contrib.auth import get_user_model
-        from django.contrib.sessions.backends.db import SessionStore
         from django.utils import timezone
         from hirondelle.migration.models import DiscoveryCandidate, DiscoveryRun
         from hirondelle.migration.services.importing import import_archive
@@ -58,14 +56,8 @@ def _setup(portal, archive: Path, x_id: str, profile: dict) -> str:
             evidence="profile_claim",
             profile=profile,
         )
-        session = SessionStore()
-        session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        session.create()
-        print(session.session_key)
         """
-    ).strip()
+    )
 
 
 def test_a_proposal_shows_its_avatar_from_our_origin(browser, atproto_peer, tmp_path):

@@ -30,11 +30,9 @@ AXE = ROOT / "tests" / "peers" / "axe" / "node_modules" / "axe-core" / "axe.min.
 
 def _setup(portal, archive: Path, x_id: str, handle: str, did: str) -> str:
     """A signed-in person whose archive follows `x_id`, linked to `handle`; the session key."""
-    return portal.python(
+    return portal.sign_in(
         f"""
-        from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
         from django.contrib.auth import get_user_model
-        from django.contrib.sessions.backends.db import SessionStore
         from hirondelle.identity.services.directory import assert_link, set_consent
         from hirondelle.migration.services.importing import import_archive
 
@@ -42,14 +40,8 @@ def _setup(portal, archive: Path, x_id: str, handle: str, did: str) -> str:
         import_archive({str(archive)!r}, owner=user)
         assert_link({x_id}, "bluesky", {handle!r}, {did!r}, evidence="self", asserted_by="e2e")
         set_consent({x_id}, findable=True, auto_followable=True, auto_follow_arrivals=False)
-        session = SessionStore()
-        session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        session.create()
-        print(session.session_key)
         """
-    ).strip()
+    )
 
 
 def test_the_review_card_shows_the_avatar_from_our_origin(browser, atproto_peer, tmp_path):

@@ -70,6 +70,24 @@ class ServedPortal:
             raise AssertionError(f"portal python failed:\n{result.stdout}\n{result.stderr}")
         return result.stdout
 
+    def sign_in(self, code: str) -> str:
+        """Run `code`, which leaves a person in `user`; the key of a session signed in as them."""
+        return self.python(textwrap.dedent(code) + _SIGN_IN).strip()
+
+
+#: appended to `Portal.sign_in`'s code: a database session for `user`, its key printed
+_SIGN_IN = """
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+
+session = SessionStore()
+session[SESSION_KEY] = str(user.pk)
+session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+session.create()
+print(session.session_key)
+"""
+
 
 def serve_portal(
     data_dir: Path, *, extra_env: dict[str, str] | None = None, no_worker: bool = False

@@ -67,14 +67,14 @@ def send_code_now(official: Official) -> datetime | bool:
     """The background half of `request_code`: True if sent, False if no longer
     needed or refused, else when the PDS will accept it."""
     from hirondelle.institutions.services.bluesky import _server, pds_client
-    from hirondelle.institutions.services.invites import next_slot, send_one
+    from hirondelle.institutions.services.invites import send_one, take_slot
 
     if official.bluesky_state not in WAITING:
         return False
     server = _server(official.institution)
-    at = next_slot(server)
-    if at > timezone.now():
-        return at
+    taken = take_slot(server, official)
+    if taken is not True:
+        return taken
     with pds_client(server) as pds:
         return send_one(official, pds)
 

@@ -37,6 +37,7 @@ __all__ = [
     "schedule",
     "send_due",
     "send_one",
+    "take_slot",
     "to_invite",
 ]
 
@@ -120,16 +121,35 @@ def invite_warning(institution: Institution, count: int) -> str:
     )
 
 
-def send_one(official: Official, pds: PdsClient, *, user=None, now: datetime | None = None) -> bool:
-    """Record, then ask the PDS for, one reset e-mail to `official`; False if refused."""
-    server = official.institution.server(Server.Kind.PDS)
+def take_slot(
+    server: Server, official: Official, *, now: datetime | None = None, first: bool = False
+) -> bool | datetime:
+    """Record one reset e-mail to `official` if the PDS accepts one now.
+
+    True: recorded, ask the PDS. A datetime: the PDS accepts the next one then.
+    False (with `first`): another worker invited this official meanwhile.
+    Holding the server's row while counting and recording means two workers,
+    or a worker and the claim page, never both take the last slot of the hour.
+    """
     now = now or timezone.now()
     with transaction.atomic():
-        first = official.invite_sent_at is None
+        Server.objects.select_for_update().filter(pk=server.pk).exists()
+        if first and Official.objects.filter(pk=official.pk, invite_sent_at__isnull=False).exists():
+            return False
+        at = next_slot(server, now)
+        if at > now:
+            return at
         ResetEmail.objects.create(server=server, official=official, sent_at=now)
-        if first:
-            official.invite_sent_at = now
-            official.save(update_fields=["invite_sent_at", "updated_at"])
+        Official.objects.filter(pk=official.pk, invite_sent_at__isnull=True).update(
+            invite_sent_at=now, updated_at=now
+        )
+    if official.invite_sent_at is None:
+        official.invite_sent_at = now
+    return True
+
+
+def send_one(official: Official, pds: PdsClient, *, user=None) -> bool:
+    """Ask the PDS for the reset e-mail whose slot `take_slot` recorded; False if refused."""
     try:
         pds.request_password_reset(official.email)
     except RateLimited:
@@ -154,12 +174,14 @@ def send_due(
     result = InviteRound()
     with pds_client(server, transport=transport) as pds:
         for official in to_invite(institution):
-            at = next_slot(server, now)
-            if at > (now or timezone.now()):
-                result.next_at = at
+            taken = take_slot(server, official, now=now, first=True)
+            if taken is False:
+                continue
+            if not isinstance(taken, bool):
+                result.next_at = taken
                 break
             try:
-                if send_one(official, pds, user=user, now=now):
+                if send_one(official, pds, user=user):
                     result.sent += 1
                 else:
                     result.failed += 1

@@ -8,11 +8,14 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
+from hirondelle.institutions import tasks
 from hirondelle.institutions.models import Institution, Official, ResetEmail, Server
-from hirondelle.institutions.services import invites
+from hirondelle.institutions.services import claim, invites
 from hirondelle.networks.institution.pds import RESET_EMAILS_PER_HOUR
 
 
@@ -82,3 +85,28 @@ def test_an_official_invited_meanwhile_is_not_invited_again():
     assert stale.invite_sent_at is None
     assert invites.take_slot(server, stale, first=True) is False
     assert ResetEmail.objects.filter(official=officials[0]).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_roster_address_and_a_strangers_cost_the_same(django_capture_on_commit_callbacks):
+    """The claim page says the same for both; its database work must not differ either."""
+    server, officials = _institution_with_one_slot_left()
+    Official.objects.filter(pk=officials[0].pk).update(
+        bluesky_state="created", bluesky_did="did:plc:claimable"
+    )
+
+    def work(email: str) -> list[str]:
+        with (
+            CaptureQueriesContext(connection) as queries,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            claim.request_code(server.institution, email)
+        return [q["sql"].split()[0] for q in queries.captured_queries]
+
+    on_roster = work("O0@example.fr")
+    stranger = work("nobody@example.fr")
+    assert "INSERT" in on_roster
+    assert on_roster == stranger
+    queued = [r.args_kwargs["args"] for r in DBTaskResult.objects.order_by("enqueued_at")]
+    assert queued == [[officials[0].pk], [0]]
+    assert tasks.send_claim_code.call(0) == {"sent": False}

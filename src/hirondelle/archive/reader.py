@@ -211,7 +211,7 @@ class XArchive:
         self.source: Path = container.source
         self.progress: Callable[[int], None] | None = None
         self._warnings: list[str] = []
-        names = container.members
+        names = list(container.members.listed())
         self._files: dict[str, list[str]] = {}
         data_dir = ""
         if any(n.startswith("data/") and n.endswith(".js") for n in names):
@@ -245,7 +245,7 @@ class XArchive:
 
     def _check_is_archive(self) -> None:
         names = self._c.members
-        if "tweets.csv" in names or any(n.startswith("data/js/tweets/") for n in names):
+        if "tweets.csv" in names or any(n.startswith("data/js/tweets/") for n in names.listed()):
             raise ArchiveError(
                 f"{self.source.name} is an old-style Twitter archive (tweets.csv, before 2018): "
                 "this era is not supported; request a new archive from X (Settings → "
@@ -275,7 +275,7 @@ class XArchive:
         """
         if self._nested is None:
             self._nested = {}
-            for name in self._c.members:
+            for name in self._c.members.listed():
                 if not _NESTED_MEDIA.match(name) or is_private(name):
                     continue
                 handle = self._c.seekable(name)
@@ -480,7 +480,9 @@ class XArchive:
             ):
                 if url and not path and "default_profile" not in url:
                     wanted.add("profile_media")
-        found = missing_members(self.manifest, self._c.members, self.data_dir, wanted)
+        found = missing_members(
+            self.manifest, self._c.members, self.data_dir, wanted, self._c.members.dirs()
+        )
         messages = [item.message() for item in found]
         info = self.manifest.get("archiveInfo")
         partial = isinstance(info, dict) and str(info.get("isPartialArchive")).lower() == "true"
@@ -498,15 +500,17 @@ class XArchive:
     def private_files(self) -> list[str]:
         """Private members by name (folders as `dir/`): listed, never opened."""
         out: set[str] = set()
-        for name in self._c.members:
-            if not is_private(name):
-                continue
-            parts = name.split("/")
-            for i, folder in enumerate(parts[:-1]):
+        # Private by folder: told by the folders alone (a zip's media are not all listed).
+        for folder_path in self._c.members.dirs():
+            parts = folder_path.split("/")
+            for i, folder in enumerate(parts):
                 if folder.startswith(PRIVATE_DIR_PREFIXES):
                     out.add("/".join(parts[: i + 1]) + "/")
                     break
-            else:
+        # Private by name: `_keep` lists every such member.
+        for name in self._c.members.listed():
+            folders = name.split("/")[:-1]
+            if is_private(name) and not any(f.startswith(PRIVATE_DIR_PREFIXES) for f in folders):
                 out.add(name)
         return sorted(out)
 
@@ -635,7 +639,7 @@ class XArchive:
         tweet_dirs: tuple[str, ...] = (f"{base}tweets_media", f"{base}tweet_media")
         community_dirs = (f"{base}community_tweet_media", *tweet_dirs)
         if self._nested_media():
-            names = set(names) | self._nested_names()
+            names = _Either(names, self._nested_names())
             tweet_dirs = (*tweet_dirs, *self._nested_media())
             community_dirs = (*community_dirs, *self._nested_media())
         ctx = PostContext(acct.id, acct.username, names, tweet_dirs, self._notes(stats))
@@ -846,13 +850,31 @@ class XArchive:
         return index.names()
 
 
+class _Either:
+    """Membership in either of two collections (the zip's members, a nested zip's)."""
+
+    def __init__(self, first: Any, second: set[str]):
+        self._first, self._second = first, second
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._second or name in self._first
+
+
+def _keep(name: str) -> bool:
+    """Members the reader lists by name (data files, nested zips, private files by name).
+
+    Media files are not among them: they are only looked up (`container.Members`).
+    """
+    return name.endswith((".js", ".zip", ".csv")) or is_private(name.rsplit("/", 1)[-1])
+
+
 def open_archive(path: Path | str, *, prefetch: bool | None = None) -> XArchive:
     """Open an X archive (a `.zip` or its unzipped folder); raises `ArchiveError`.
 
     `prefetch` inflates big members in a second thread (see `container`); by
     default the module's `PREFETCH`, off.
     """
-    container = open_container(path)
+    container = open_container(path, keep=_keep)
     if prefetch is not None:
         container.prefetch = prefetch
     try:

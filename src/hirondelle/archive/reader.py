@@ -35,6 +35,7 @@ from hirondelle.archive.tweets import (
     LIGHT_DECODER,
     NOTE_DECODER,
     TWEET_DECODER,
+    Note,
     NoteIndex,
     PostContext,
     Tweet,
@@ -613,8 +614,18 @@ class XArchive:
             return (TWEET_DECODER, LIGHT_DECODER, CENSUS_DECODER), True
         return (BARE_TWEET_DECODER, BARE_LIGHT_DECODER, BARE_CENSUS_DECODER), False
 
-    def _notes(self, stats: PostStats) -> NoteIndex:
-        index = NoteIndex()
+    def _notes(self, stats: PostStats, light: bool = False) -> NoteIndex:
+        """The long-post notes; `light` keeps only what counting needs (see `NoteIndex`)."""
+
+        def again() -> Iterator[Note]:
+            for name in self._files.get("note-tweet", ()):
+                with self._open_data(name) as fh:
+                    for batch in iter_batches(fh, name, NOTE_DECODER):
+                        for item in batch:
+                            if item.noteTweet is not None:
+                                yield item.noteTweet
+
+        index = NoteIndex(light=light, reload=again)
         for item in self._items("note-tweet", NOTE_DECODER):
             stats.notes += 1
             if item.noteTweet is not None:
@@ -631,7 +642,7 @@ class XArchive:
                     if t is not None:
                         yield t, community
 
-    def _contexts(self, stats: PostStats) -> tuple[PostContext, PostContext]:
+    def _contexts(self, stats: PostStats, light: bool = False) -> tuple[PostContext, PostContext]:
         """What building a post needs (own and community posts); reads the notes."""
         acct = self.account()
         names: Any = self._c.members
@@ -642,7 +653,7 @@ class XArchive:
             names = _Either(names, self._nested_names())
             tweet_dirs = (*tweet_dirs, *self._nested_media())
             community_dirs = (*community_dirs, *self._nested_media())
-        ctx = PostContext(acct.id, acct.username, names, tweet_dirs, self._notes(stats))
+        ctx = PostContext(acct.id, acct.username, names, tweet_dirs, self._notes(stats, light))
         return ctx, replace(ctx, media_dirs=community_dirs, community=True)
 
     def _finisher(
@@ -733,8 +744,7 @@ class XArchive:
                 if seq not in kept:
                     ctx.notes.match(parse_x_time(created_at), unescape(text), tid)
         if ctx.notes is not None:
-            left = ctx.notes.unmatched()
-            stats.notes_unmatched = [n.noteTweetId or "?" for n in left]
+            left = stats.notes_unmatched = ctx.notes.unmatched()
             if left:
                 shown = ", ".join(stats.notes_unmatched[:5])
                 more = f" and {len(left) - 5} more" if len(left) > 5 else ""
@@ -831,7 +841,7 @@ class XArchive:
         """
         stats = stats if stats is not None else PostStats()
         try:
-            ctx, cctx = self._contexts(stats)
+            ctx, cctx = self._contexts(stats, light=True)
             finish = self._finisher(stats, ctx, cctx, None)
             versions = self._final_versions(self._tweets(2), stats, ctx, None)
             return count_posts(versions, ctx, cctx, finish, self._media_wanted)

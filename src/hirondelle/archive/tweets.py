@@ -12,10 +12,12 @@ tracking millions of small objects halves the decoding time.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from array import array
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -472,9 +474,14 @@ def _common_prefix(a: str, b: str) -> int:
     return lo
 
 
-@dataclass
+#: Characters of each note's normalised text kept for matching. A post's
+#: truncated text is at most ~280 characters: compared with a longer one, the
+#: whole notes are read again (`NoteIndex`, `reload`).
+NOTE_PREFIX_CHARS = 320
+
+
 class NoteIndex:
-    """Notes keyed by creation second, for matching to truncated tweets.
+    """Notes by creation second, for matching to truncated tweets.
 
     A long post is kept twice: a truncated tweet and a note with the full
     text, created in the same second (±1). Truncated texts end with `…`,
@@ -483,56 +490,149 @@ class NoteIndex:
     second. So a note matches a post when, links set aside, the post's text
     is a prefix of the note's; among several, the longest shared prefix
     wins, then the closest millisecond (the post's id carries it).
+
+    Compact: per note, its second and millisecond, the length of its
+    normalised text and that text's first `NOTE_PREFIX_CHARS` characters
+    (UTF-8, in one buffer). A post text longer than that is compared with
+    whole texts: those of the kept notes, or, for a `light` index, texts read
+    again once through `reload`. A `light` index (counting: `archive
+    inspect`) keeps of each note only its id and mentions, not its text:
+    posts built with it have the note's mentions but not its text, links or
+    tags. Otherwise the notes are kept for `build_post`.
     """
 
-    by_second: dict[int, list[Note]] = field(default_factory=dict)
-    used: set[int] = field(default_factory=set)
-    #: Notes that could not be indexed (no time or no text): never matched.
-    unusable: list[Note] = field(default_factory=list)
-    _texts: dict[int, tuple[str, str, int | None]] = field(default_factory=dict)
+    def __init__(
+        self,
+        *,
+        light: bool = False,
+        reload: Callable[[], Iterable[Note]] | None = None,
+        prefix_chars: int = NOTE_PREFIX_CHARS,
+    ):
+        self._light = light
+        self._reload = reload
+        self._limit = prefix_chars
+        self._sec = array("q")
+        self._ms = array("q")
+        self._nlen = array("Q")
+        self._keys = bytearray()
+        self._koff = array("Q", [0])
+        self._ids = bytearray()
+        self._ioff = array("Q", [0])
+        self._notes: list[Note] = []  # kept notes (not light)
+        self._mentions: dict[int, list[_NoteMention]] = {}  # light: notes with mentions
+        self._unusable: list[str] = []  # ids of notes without time or text: never matched
+        self._used = bytearray()
+        self._order: array | None = None  # note numbers by second (built on first use)
+        self._secs: array | None = None
+        self._full: dict[int, str] | None = None  # light: whole texts, once reloaded
 
     def add(self, note: Note) -> None:
         when = parse_iso(note.createdAt)
         if when is None or note.core is None or not note.core.text:
-            self.unusable.append(note)
+            self._unusable.append(note.noteTweetId or "")
             return
-        self.by_second.setdefault(int(when.timestamp()), []).append(note)
+        norm = _note_norm(note)
+        self._sec.append(int(when.timestamp()))
+        self._ms.append(int(when.timestamp() * 1000))
+        self._nlen.append(len(norm))
+        self._keys += norm[: self._limit].encode("utf-8", "surrogatepass")
+        self._koff.append(len(self._keys))
+        self._ids += (note.noteTweetId or "").encode("utf-8", "surrogatepass")
+        self._ioff.append(len(self._ids))
+        self._used.append(0)
+        self._order = None
+        if not self._light:
+            self._notes.append(note)
+        elif note.core.mentions:
+            self._mentions[len(self._sec) - 1] = note.core.mentions
 
     def __len__(self) -> int:
-        return sum(len(v) for v in self.by_second.values())
+        return len(self._sec)
 
     def __bool__(self) -> bool:
-        return bool(self.by_second)
+        return len(self._sec) > 0
 
-    def unmatched(self) -> list[Note]:
-        """Notes no post took (their post is absent, or its text differs), then unusable ones."""
-        left = [n for notes in self.by_second.values() for n in notes if id(n) not in self.used]
-        return [*left, *self.unusable]
+    def _sorted(self) -> tuple[array, array]:
+        if self._order is None or self._secs is None:
+            sec = self._sec
+            self._order = array("Q", sorted(range(len(sec)), key=sec.__getitem__))
+            self._secs = array("q", (sec[i] for i in self._order))
+        return self._order, self._secs
 
-    def _note(self, note: Note) -> tuple[str, str, int | None]:
-        """(expanded text, normalised text, creation millisecond), computed once."""
-        key = id(note)
-        cached = self._texts.get(key)
-        if cached is None:
-            text = _note_text(note)
-            when = parse_iso(note.createdAt)
-            ms = int(when.timestamp() * 1000) if when else None
-            cached = self._texts[key] = (text, _norm(_LEAD.sub("", text, count=1)), ms)
-        return cached
+    def near(self, second: int) -> bool:
+        """Whether a note was created within a second of `second` (matched or not)."""
+        secs = self._sorted()[1]
+        at = bisect.bisect_left(secs, second - 1)
+        return at < len(secs) and secs[at] <= second + 1
+
+    def _id(self, i: int) -> str:
+        return self._ids[self._ioff[i] : self._ioff[i + 1]].decode("utf-8", "surrogatepass")
+
+    def unmatched(self) -> list[str]:
+        """Ids of the notes no post took (their post is absent, or its text differs),
+        then of the unusable ones; "?" for a note without an id."""
+        rank: dict[int, int] = {}
+        for s in self._sec:
+            rank.setdefault(s, len(rank))
+        left = [i for i in range(len(self._sec)) if not self._used[i]]
+        left.sort(key=lambda i: rank[self._sec[i]])  # stable: by second first seen, then order
+        return [self._id(i) or "?" for i in left] + [n or "?" for n in self._unusable]
+
+    def _norm(self, i: int, whole: bool) -> str:
+        """Note `i`'s normalised text: its kept start, or (`whole`) all of it."""
+        if whole and self._nlen[i] > self._limit:
+            if not self._light:
+                return _note_norm(self._notes[i])
+            if self._full is None:
+                self._full = self._read_whole()
+            return self._full[i]
+        return self._keys[self._koff[i] : self._koff[i + 1]].decode("utf-8", "surrogatepass")
+
+    def _read_whole(self) -> dict[int, str]:
+        """Whole normalised texts of the notes longer than the kept start (read again)."""
+        if self._reload is None:
+            raise ValueError("this note index cannot compare texts this long")
+        out: dict[int, str] = {}
+        i = 0
+        for note in self._reload():
+            if parse_iso(note.createdAt) is None or note.core is None or not note.core.text:
+                continue
+            if i < len(self._nlen) and self._nlen[i] > self._limit:
+                out[i] = _note_norm(note)
+            i += 1
+        if i != len(self._nlen):
+            raise ValueError("the notes changed while being read again")
+        return out
+
+    def note(self, i: int) -> Note:
+        """Note `i`, as kept (or, light, its id and mentions)."""
+        if not self._light:
+            return self._notes[i]
+        return Note(
+            noteTweetId=self._id(i) or None,
+            core=_NoteCore(text=None, mentions=self._mentions.get(i)),
+        )
+
+    def body(self, note: Note) -> str:
+        """A matched note's text, links expanded ("" for a light index's note)."""
+        return _note_text(note) if note.core is not None and note.core.text else ""
 
     def match(
         self, created: datetime | None, truncated: str, tid: str = ""
     ) -> tuple[str, Note] | None:
         """The note whose text continues `truncated` (already expanded and unescaped)."""
-        if created is None or not self.by_second:
+        if created is None or not self._sec:
             return None
         second = int(created.timestamp())
-        candidates = [
-            note
-            for s in (second, second - 1, second + 1)
-            for note in self.by_second.get(s, ())
-            if id(note) not in self.used
-        ]
+        order, secs = self._sorted()
+        used = self._used
+        candidates = []
+        for s in (second, second - 1, second + 1):
+            at = bisect.bisect_left(secs, s)
+            while at < len(secs) and secs[at] == s:
+                if not used[order[at]]:
+                    candidates.append(order[at])
+                at += 1
         if not candidates:
             return None
         lead_m = _LEAD.match(truncated)
@@ -543,24 +643,32 @@ class NoteIndex:
         if not head or (not cut and len(head) < BARE_MIN_CHARS):
             return None
         probe = head.rsplit(" ", 1)[0] if " " in head else head  # the last word may be cut
+        # Comparing with the kept starts is exact while the head is no longer.
+        whole = len(head) > self._limit
         post_ms = _snowflake_ms(tid)
         best: tuple[int, int] | None = None
-        found: Note | None = None
-        for note in candidates:
-            _text, norm, ms = self._note(note)  # leading mentions set aside on both sides
+        found: int | None = None
+        for i in candidates:
+            norm = self._norm(i, whole)  # leading mentions set aside on both sides
             if not norm.startswith(probe):
                 continue
             shared = _common_prefix(norm, head)
-            if not cut and len(norm) <= len(head):
+            if not cut and self._nlen[i] <= len(head):
                 continue  # not truncated: a note must say more than its post
-            gap = abs(ms - post_ms) if (ms is not None and post_ms is not None) else 0
+            ms = self._ms[i]
+            gap = abs(ms - post_ms) if post_ms is not None else 0
             score = (shared, -gap)
             if best is None or score > best:
-                best, found = score, note
+                best, found = score, i
         if found is None:
             return None
-        self.used.add(id(found))
-        return lead, found
+        used[found] = 1
+        return lead, self.note(found)
+
+
+def _note_norm(note: Note) -> str:
+    """A note's text as matching compares it: links expanded then set aside, no leading mentions."""
+    return _norm(_LEAD.sub("", _note_text(note), count=1))
 
 
 def _note_text(note: Note) -> str:
@@ -766,7 +874,7 @@ def build_post(
         found = ctx.notes.match(created, text, tid)
         if found:
             lead, note = found
-            body = ctx.notes._note(note)[0]
+            body = ctx.notes.body(note)
             text = body if (not lead or body.startswith(lead.strip())) else lead + body
             core = note.core
             assert core is not None

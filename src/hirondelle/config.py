@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import warnings
 from collections.abc import Callable
 from functools import cache
@@ -99,12 +98,15 @@ def _private_file(path: Path, make: Callable[[], str]) -> str:
 def secret_key(data_dir: Path) -> str:
     """Django's secret key, generated once: a key minted per process would log
     everyone out at each restart."""
+    import secrets  # here: it loads OpenSSL (~4 MiB), which `archive inspect` never needs
+
     return _private_file(data_dir / "secret_key", lambda: secrets.token_urlsafe(50))
 
 
 def token_keys(data_dir: Path) -> list[str]:
     """Fernet keys for tokens at rest, generated once into the data directory."""
     import base64
+    import secrets
 
     def make() -> str:
         return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()

@@ -716,8 +716,12 @@ class XArchive:
                     final = ids[-1]
                 if tid != final:
                     stats.superseded += 1
-                    if ctx.notes:
-                        earlier.append((seq, t.created_at, t.raw_text(), tid))
+                    notes = ctx.notes
+                    if notes:
+                        when = parse_x_time(t.created_at)
+                        # Only a version created near a note can take it (`match` looks ±1 s).
+                        if when is not None and notes.near(int(when.timestamp())):
+                            earlier.append((seq, t.created_at, t.raw_text(), tid))
                     prev = held.get(group)
                     if group not in done_groups and (prev is None or int(tid) > prev[0]):
                         t = t.detached() if hasattr(t, "detached") else t  # kept past its batch

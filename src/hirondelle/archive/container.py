@@ -24,7 +24,6 @@ import re
 import stat
 import struct
 import threading
-import zipfile
 import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator
@@ -59,6 +58,10 @@ _PREFETCH_CHUNK = 512 << 10
 _PREFETCH_AHEAD = 2
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
+#: Compression methods read (X stores or deflates); `zipfile` is not imported
+#: on this path (a megabyte of the command's memory).
+ZIP_STORED = 0
+ZIP_DEFLATED = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,10 +169,10 @@ class Container:
         if isinstance(raw, Path):
             return open(raw, "rb")
         if isinstance(raw, _LocalEntry):
-            if raw.method != zipfile.ZIP_STORED:
+            if raw.method != ZIP_STORED:
                 return None
             return cast(BinaryIO, _Slice(self.source, raw.data_offset, raw.csize))
-        if isinstance(raw, _ZipEntry) and raw.method == zipfile.ZIP_STORED:
+        if isinstance(raw, _ZipEntry) and raw.method == ZIP_STORED:
             with open(self.source, "rb") as fh:
                 fh.seek(raw.header_offset)
                 head = fh.read(30)
@@ -549,7 +552,7 @@ def _open_zip(path: Path, keep: Callable[[str], bool] | None = None) -> Containe
     try:
         members = _ZipMembers(path, keep)
     except _BadZip as exc:
-        return _open_local_scan(path, zipfile.BadZipFile(str(exc)))
+        return _open_local_scan(path, exc)
     except (OSError, ValueError, EOFError, struct.error) as exc:
         raise ArchiveError(f"{path.name} cannot be read as a zip: {exc}") from exc
 
@@ -600,7 +603,7 @@ def _open_entry(path: Path, info: MemberInfo) -> BinaryIO:
             f"{info.name} is encrypted: X archives never are; download the archive again",
             member=info.name,
         )
-    if entry.method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+    if entry.method not in (ZIP_STORED, ZIP_DEFLATED):
         raise ArchiveError(
             f"unsupported compression in {info.name} (method {entry.method})", member=info.name
         )
@@ -633,13 +636,13 @@ class _MemberStream:
     def __init__(
         self, path: Path, start: int, method: int, csize: int, size: int, crc: int | None, name: str
     ):
-        if method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        if method not in (ZIP_STORED, ZIP_DEFLATED):
             raise ArchiveError(f"unsupported compression method {method}", member=name)
         self._fh = open(path, "rb")  # noqa: SIM115 - closed by close()
         self._fh.seek(start)
         self._left = csize
         self._name = name
-        self._d = zlib.decompressobj(-15) if method == zipfile.ZIP_DEFLATED else None
+        self._d = zlib.decompressobj(-15) if method == ZIP_DEFLATED else None
         self._crc_expected = crc
         self._crc = 0
         self._pos = 0
@@ -876,7 +879,7 @@ def _scan_local_headers(path: Path) -> dict[str, MemberInfo]:
                 i += 4 + ln
             data_offset = pos + 30 + nlen + elen
             if flags & 0x8:  # sizes follow the data: inflate to find the end
-                if method != zipfile.ZIP_DEFLATED:
+                if method != ZIP_DEFLATED:
                     raise ArchiveError(
                         f"{path.name} has a damaged central directory and a stored member "
                         f"({name}) without sizes: it cannot be read"

@@ -11,12 +11,11 @@ import functools
 import operator
 import re
 import struct
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import msgspec
 
@@ -35,6 +34,7 @@ from hirondelle.archive.tweets import (
     LIGHT_DECODER,
     NOTE_DECODER,
     TWEET_DECODER,
+    CensusTweet,
     Note,
     NoteIndex,
     PostContext,
@@ -45,6 +45,9 @@ from hirondelle.archive.tweets import (
     parse_x_time,
     unescape,
 )
+
+if TYPE_CHECKING:
+    import zipfile
 
 __all__ = ["PostStats", "XArchive", "is_private", "open_archive"]
 
@@ -275,6 +278,8 @@ class XArchive:
         again for every file, so its media stay unmapped, with a warning.
         """
         if self._nested is None:
+            import zipfile  # only for 2018–2019 archives
+
             self._nested = {}
             for name in self._c.members.listed():
                 if not _NESTED_MEDIA.match(name) or is_private(name):
@@ -520,6 +525,8 @@ class XArchive:
 
         Names inside a 2019 nested media zip read `tweet_media.zip/<file>`.
         """
+        import zipfile
+
         outer, _, inner = name.partition(".zip/")
         if inner and f"{outer}.zip" in self._nested_media():
             z = self._nested_media()[f"{outer}.zip"]
@@ -737,6 +744,8 @@ class XArchive:
         for group, (_, t, community, _seq) in held.items():
             if group in done_groups:
                 continue
+            if isinstance(t, bytes):
+                t = CensusTweet.attached(t)
             stats.superseded -= 1
             ids = t.edit_info.ids() if t.edit_info else []
             yield t, community, tuple(sorted(set(ids), key=lambda x: int(x) if x.isdigit() else 0))

@@ -187,17 +187,16 @@ class CensusTweet(msgspec.Struct, gc=False):
     def raw_text(self) -> str:
         return self.full_text if self.full_text is not None else (self.text or "")
 
-    def detached(self) -> CensusTweet:
-        """A copy that owns its raw entities (kept past its batch, it pins no buffer)."""
-        e = self.entities
-        if e is not None:
-            e = _CensusEntities(
-                *(None if r is None else r.copy() for r in msgspec.structs.astuple(e))  # type: ignore[arg-type]
-            )
-        ext = self.extended_entities
-        return msgspec.structs.replace(
-            self, entities=e, extended_entities=None if ext is None else ext.copy()
-        )
+    def detached(self) -> bytes:
+        """The entry as compact JSON, to keep past its batch (`attached` decodes it back).
+
+        Half the memory of the decoded entry, and no view of the batch's buffer.
+        """
+        return _CENSUS_ENCODER.encode(self)
+
+    @staticmethod
+    def attached(data: bytes) -> CensusTweet:
+        return _CENSUS_TWEET.decode(data)
 
     def mentions(self) -> list[_Mention]:
         raw = self.entities.user_mentions if self.entities is not None else None
@@ -252,6 +251,8 @@ _URLS = msgspec.json.Decoder(list[_Url] | None)
 _MEDIA = msgspec.json.Decoder(list[_Media] | None)
 _EXT = msgspec.json.Decoder(_ExtEntities | None)
 CENSUS_DECODER = msgspec.json.Decoder(list[CensusItem])
+_CENSUS_TWEET = msgspec.json.Decoder(CensusTweet)
+_CENSUS_ENCODER = msgspec.json.Encoder()
 BARE_CENSUS_DECODER = msgspec.json.Decoder(list[CensusTweet])
 TWEET_DECODER = msgspec.json.Decoder(list[TweetItem])
 BARE_TWEET_DECODER = msgspec.json.Decoder(list[Tweet])

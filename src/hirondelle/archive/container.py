@@ -281,6 +281,7 @@ _EOCD64_LOCATOR = b"PK\x06\x07"
 _CENTRAL = b"PK\x01\x02"
 _CENTRAL_HEAD = struct.Struct("<4s4B4HL2L5H2L")  # 46 bytes
 _U32 = 0xFFFFFFFF
+_CD_BLOCK = 64 << 10
 #: Compact members are looked up by (hash << _ORD_BITS | member number).
 _ORD_BITS = 21
 _ORD_MASK = (1 << _ORD_BITS) - 1
@@ -361,7 +362,8 @@ def _central_entries(
 ) -> Iterator[tuple[int, str, int, int, int, int, int, int]]:
     """(entry position, name, flags, method, crc, csize, usize, header offset) of each entry.
 
-    Read in 1 MiB blocks: the directory of a heavy archive is never held whole.
+    Read in small blocks: the directory of a heavy archive (megabytes) is never
+    held whole, and no block is large enough for the C library to keep it.
     """
     buf = b""
     i = 0
@@ -372,7 +374,7 @@ def _central_entries(
     unpack = head.unpack_from
     while pos < end:
         if len(buf) - i < 46:
-            buf = buf[i:] + os.pread(fd, min(1 << 20, end - read_at), read_at)
+            buf = buf[i:] + os.pread(fd, min(_CD_BLOCK, end - read_at), read_at)
             read_at = pos + len(buf)
             i = 0
             if len(buf) < 46:
@@ -402,7 +404,7 @@ def _central_entries(
             raise _BadZip("Bad magic number for central directory")
         need = 46 + nlen + elen + clen
         if len(buf) - i < need:
-            buf = buf[i:] + os.pread(fd, max(min(1 << 20, end - read_at), need), read_at)
+            buf = buf[i:] + os.pread(fd, max(min(_CD_BLOCK, end - read_at), need), read_at)
             read_at = pos + len(buf)
             i = 0
             if len(buf) < need:
@@ -434,11 +436,14 @@ class _ZipMembers(Members):
 
     def _read(self, path: Path, keep: Callable[[str], bool] | None) -> None:
         fd = self._fd
-        _, cd_size, start = _end_record(fd, os.fstat(fd).st_size)
+        declared, cd_size, start = _end_record(fd, os.fstat(fd).st_size)
         self._cd = (start, cd_size)
         full: dict[str, MemberInfo] = {}
-        keys = array("Q")
-        self._where = where = array("Q")
+        # Sized once from the end record (never grown: a grown array leaves holes).
+        room = max(0, min(declared, MAX_MEMBERS, cd_size // 46))
+        keys = array("Q", bytes(8 * room))
+        where = array("Q", bytes(8 * room))
+        compact = 0
         dirs: set[str] = set()
         count = total = 0
         top: str | None = None
@@ -473,8 +478,13 @@ class _ZipMembers(Members):
                     name, _ZipEntry(name, offset, method, crc, flags), usize, csize
                 )
             else:
-                keys.append((hash(name) & _HASH_MASK) << _ORD_BITS | len(where))
-                where.append(pos)
+                key = (hash(name) & _HASH_MASK) << _ORD_BITS | compact
+                if compact < room:
+                    keys[compact], where[compact] = key, pos
+                else:  # more entries than the end record says
+                    keys.append(key)
+                    where.append(pos)
+                compact += 1
         prefix = ""
         if not marked and one_top and all_nested and top is not None:
             prefix = top + "/"
@@ -483,7 +493,10 @@ class _ZipMembers(Members):
         self._entries = {
             n[cut:]: MemberInfo(n[cut:], i.raw, i.size, i.compressed) for n, i in full.items()
         }
+        del keys[compact:], where[compact:]
+        self._where = where
         self._keys = array("Q", sorted(keys))
+        del keys
         self._dirs = {d[cut:] for d in dirs if len(d) > cut} if cut else dirs
         self.count = count
         self.total = total

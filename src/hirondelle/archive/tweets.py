@@ -166,7 +166,7 @@ class _CensusEntities(msgspec.Struct, gc=False):
     media: msgspec.Raw = None  # type: ignore[assignment]
 
 
-class CensusTweet(msgspec.Struct, gc=False):
+class CensusTweet(msgspec.Struct, gc=False, omit_defaults=True):
     """What counting a post needs (`inspect`); `full()` rebuilds a `Tweet` when it needs more."""
 
     id_str: str | None = None
@@ -192,7 +192,8 @@ class CensusTweet(msgspec.Struct, gc=False):
 
         Half the memory of the decoded entry, and no view of the batch's buffer.
         """
-        return _CENSUS_ENCODER.encode(self)
+        # Nulls left out, and the raw entities' indentation (X pretty-prints).
+        return msgspec.json.format(_CENSUS_ENCODER.encode(self), indent=-1)
 
     @staticmethod
     def attached(data: bytes) -> CensusTweet:
@@ -476,9 +477,52 @@ def _common_prefix(a: str, b: str) -> int:
 
 
 #: Characters of each note's normalised text kept for matching. A post's
-#: truncated text is at most ~280 characters: compared with a longer one, the
-#: whole notes are read again (`NoteIndex`, `reload`).
-NOTE_PREFIX_CHARS = 320
+#: truncated text is at most 280 characters (X's limit, links set aside):
+#: compared with a longer one, the whole notes are read again (`NoteIndex`).
+NOTE_PREFIX_CHARS = 280
+
+
+class _Texts:
+    """Many short strings in a few blocks of bytes (UTF-8), by number.
+
+    No object per string and no ever-growing buffer (whose reallocations the
+    C library may keep): blocks of ~32 KiB, each made once.
+    """
+
+    _BLOCK = 32 << 10
+
+    def __init__(self) -> None:
+        self._blocks: list[bytes] = []
+        self._starts = array("Q")  # offset of each block's first byte
+        self._ends = array("Q")  # offset just past each string
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        self._size = 0
+
+    def append(self, text: str) -> None:
+        data = text.encode("utf-8", "surrogatepass")
+        self._pending.append(data)
+        self._pending_size += len(data)
+        self._size += len(data)
+        self._ends.append(self._size)
+        if self._pending_size >= self._BLOCK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._starts.append(self._size - self._pending_size)
+            self._blocks.append(b"".join(self._pending))
+            self._pending, self._pending_size = [], 0
+
+    def __getitem__(self, i: int) -> str:
+        self._flush()
+        start = self._ends[i - 1] if i else 0
+        end = self._ends[i]
+        block = bisect.bisect_right(self._starts, start) - 1
+        if block < 0:
+            return ""
+        base = self._starts[block]
+        return self._blocks[block][start - base : end - base].decode("utf-8", "surrogatepass")
 
 
 class NoteIndex:
@@ -494,7 +538,7 @@ class NoteIndex:
 
     Compact: per note, its second and millisecond, the length of its
     normalised text and that text's first `NOTE_PREFIX_CHARS` characters
-    (UTF-8, in one buffer). A post text longer than that is compared with
+    (UTF-8, in blocks). A post text longer than that is compared with
     whole texts: those of the kept notes, or, for a `light` index, texts read
     again once through `reload`. A `light` index (counting: `archive
     inspect`) keeps of each note only its id and mentions, not its text:
@@ -515,10 +559,8 @@ class NoteIndex:
         self._sec = array("q")
         self._ms = array("q")
         self._nlen = array("Q")
-        self._keys = bytearray()
-        self._koff = array("Q", [0])
-        self._ids = bytearray()
-        self._ioff = array("Q", [0])
+        self._keys = _Texts()
+        self._ids = _Texts()
         self._notes: list[Note] = []  # kept notes (not light)
         self._mentions: dict[int, list[_NoteMention]] = {}  # light: notes with mentions
         self._unusable: list[str] = []  # ids of notes without time or text: never matched
@@ -536,10 +578,8 @@ class NoteIndex:
         self._sec.append(int(when.timestamp()))
         self._ms.append(int(when.timestamp() * 1000))
         self._nlen.append(len(norm))
-        self._keys += norm[: self._limit].encode("utf-8", "surrogatepass")
-        self._koff.append(len(self._keys))
-        self._ids += (note.noteTweetId or "").encode("utf-8", "surrogatepass")
-        self._ioff.append(len(self._ids))
+        self._keys.append(norm[: self._limit])
+        self._ids.append(note.noteTweetId or "")
         self._used.append(0)
         self._order = None
         if not self._light:
@@ -567,7 +607,7 @@ class NoteIndex:
         return at < len(secs) and secs[at] <= second + 1
 
     def _id(self, i: int) -> str:
-        return self._ids[self._ioff[i] : self._ioff[i + 1]].decode("utf-8", "surrogatepass")
+        return self._ids[i]
 
     def unmatched(self) -> list[str]:
         """Ids of the notes no post took (their post is absent, or its text differs),
@@ -587,7 +627,7 @@ class NoteIndex:
             if self._full is None:
                 self._full = self._read_whole()
             return self._full[i]
-        return self._keys[self._koff[i] : self._koff[i + 1]].decode("utf-8", "surrogatepass")
+        return self._keys[i]
 
     def _read_whole(self) -> dict[int, str]:
         """Whole normalised texts of the notes longer than the kept start (read again)."""

@@ -644,7 +644,7 @@ class _MemberStream:
     inflating past its declared size is refused (a zip bomb).
     """
 
-    _STEP = 256 << 10  # compressed bytes read at a time
+    _STEP = 64 << 10  # compressed bytes read at a time (small: no big transient block)
 
     def __init__(
         self, path: Path, start: int, method: int, csize: int, size: int, crc: int | None, name: str

@@ -578,11 +578,11 @@ class NoteIndex:
         *,
         light: bool = False,
         reload: Callable[[], Iterable[Note]] | None = None,
-        prefix_chars: int = NOTE_PREFIX_CHARS,
+        prefix_chars: int | None = None,
     ):
         self._light = light
         self._reload = reload
-        self._limit = prefix_chars
+        self._limit = NOTE_PREFIX_CHARS if prefix_chars is None else prefix_chars
         self._sec = array("q")
         self._ms = array("q")
         self._nlen = array("Q")

@@ -24,6 +24,7 @@ from hirondelle.archive.tweets import (
     _EMPTY,
     _EMPTY_OBJECT,
     _RT,
+    NEAR_MASK,
     CensusTweet,
     PostContext,
     Tweet,
@@ -98,6 +99,8 @@ def count_posts(
     # A post created within a second of a note may be a long post
     # (`NoteIndex.match` looks ±1 s).
     near = ctx.notes.near if ctx.notes else None
+    # A clear bit (second mod 2**20) rules that out at once; a set one asks `near`.
+    bits = ctx.notes.near_bits() if ctx.notes else b""
     rt_match = _RT.match
     first = last = None
     posts = retweets = thread_replies = replies_to_others = community_posts = media_items = 0
@@ -111,7 +114,8 @@ def count_posts(
             near is not None
             and not is_rt
             and created is not None
-            and near(int(created.timestamp()))
+            and bits[((second := int(created.timestamp())) & NEAR_MASK) >> 3] >> (second & 7) & 1
+            and near(second)
         ):
             # It may be a long post: build it the import's way.
             post = finish(t.full(), community, edit_ids)

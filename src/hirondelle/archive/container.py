@@ -452,8 +452,12 @@ class _ZipMembers(Members):
         for pos, name, flags, method, crc, csize, usize, offset in _central_entries(
             fd, start, cd_size
         ):
-            _check_name(name)
-            if name.endswith("/") or _is_junk(name):
+            # The usual name needs neither full check (`_check_name`, `_is_junk`).
+            if "\\" in name or ".." in name or name[:1] == "/" or name[1:2] == ":":
+                _check_name(name)
+            if name.endswith("/") or (
+                ("__MACOSX" in name or "._" in name or ".DS_Store" in name) and _is_junk(name)
+            ):
                 continue
             count += 1
             total += usize

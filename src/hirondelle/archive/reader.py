@@ -888,7 +888,11 @@ def _keep(name: str) -> bool:
 
     Media files are not among them: they are only looked up (`container.Members`).
     """
-    return name.endswith((".js", ".zip", ".csv")) or is_private(name.rsplit("/", 1)[-1])
+    if name.endswith((".js", ".zip", ".csv")):
+        return True
+    base = name.rsplit("/", 1)[-1]
+    # is_private(base) implies this: the usual media file is ruled out at once.
+    return base.startswith(PRIVATE_PREFIXES) and is_private(base)
 
 
 def open_archive(path: Path | str, *, prefetch: bool | None = None) -> XArchive:

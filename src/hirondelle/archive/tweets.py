@@ -500,6 +500,8 @@ def _common_prefix(a: str, b: str) -> int:
 #: truncated text is at most 280 characters (X's limit, links set aside):
 #: compared with a longer one, the whole notes are read again (`NoteIndex`).
 NOTE_PREFIX_CHARS = 280
+#: `NoteIndex.near_bits`: a bit per second, modulo 2**20 (128 KiB).
+NEAR_MASK = (1 << 20) - 1
 
 
 class _Texts:
@@ -595,6 +597,7 @@ class NoteIndex:
         self._order: array | None = None  # note numbers by second (built on first use)
         self._secs: array | None = None
         self._full: dict[int, str] | None = None  # light: whole texts, once reloaded
+        self._bits: bytearray | None = None
 
     def add(self, note: Note) -> None:
         when = parse_iso(note.createdAt)
@@ -608,7 +611,7 @@ class NoteIndex:
         self._keys.append(norm[: self._limit])
         self._ids.append(note.noteTweetId or "")
         self._used.append(0)
-        self._order = None
+        self._order = self._bits = None
         if not self._light:
             self._notes.append(note)
         elif note.core.mentions:
@@ -626,6 +629,20 @@ class NoteIndex:
             self._order = array("Q", sorted(range(len(sec)), key=sec.__getitem__))
             self._secs = array("q", (sec[i] for i in self._order))
         return self._order, self._secs
+
+    def near_bits(self) -> bytearray:
+        """Bit `s & NEAR_MASK` set for every second `s` within one of a note's.
+
+        A clear bit means `near(s)` is false: one lookup instead of a search.
+        """
+        if self._bits is None:
+            bits = bytearray((NEAR_MASK + 1) >> 3)
+            for s in self._sec:
+                for d in (-1, 0, 1):
+                    b = (s + d) & NEAR_MASK
+                    bits[b >> 3] |= 1 << (b & 7)
+            self._bits = bits
+        return self._bits
 
     def near(self, second: int) -> bool:
         """Whether a note was created within a second of `second` (matched or not)."""

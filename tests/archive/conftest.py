@@ -7,6 +7,7 @@ import zipfile
 
 import pytest
 
+from hirondelle.archive import container
 from tests.support.x_archive import POISON
 
 
@@ -23,9 +24,24 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return real_zip_open(self, name, mode, *args, **kwargs)
 
     def file_open(file, *args, **kwargs):
-        seen.append(str(file))
+        if not str(file).endswith(".zip"):  # the zip itself: its members are recorded below
+            seen.append(str(file))
         return real_open(file, *args, **kwargs)
 
+    # The reader opens zip members through its own central-directory reader.
+    real_member_open = container.Container.open
+    real_seekable = container.Container.seekable
+
+    def member_open(self, name):
+        seen.append(name)
+        return real_member_open(self, name)
+
+    def seekable(self, name):
+        seen.append(name)
+        return real_seekable(self, name)
+
+    monkeypatch.setattr(container.Container, "open", member_open)
+    monkeypatch.setattr(container.Container, "seekable", seekable)
     monkeypatch.setattr(zipfile.ZipFile, "open", zip_open)
     monkeypatch.setattr("hirondelle.archive.container.open", file_open, raising=False)
     return seen

@@ -236,3 +236,19 @@ def test_x_time_fast_path_parses_as_the_general_way(when, edits) -> None:
     assert parse_x_time(value) == _parse_x_time_split(value)
     if not edits:
         assert parse_x_time(value) == when.replace(microsecond=0)
+
+
+@pytest.mark.parametrize("kept", [0, 12, 60])
+def test_note_starts_shorter_than_post_texts_count_the_same(tmp_path, monkeypatch, kept) -> None:
+    """The note index keeps each note's first characters only (`NOTE_PREFIX_CHARS`).
+
+    A post text longer than that is compared with whole note texts (kept by
+    the import, read again by `inspect`): same matches, same counts, as with
+    the whole texts at hand.
+    """
+    spec = sample_spec(5, n_posts=160)
+    path = write_archive(tmp_path, spec)
+    reference = _assert_same(path)
+    assert reference["counts"]["long_posts"] > 0
+    monkeypatch.setattr("hirondelle.archive.tweets.NOTE_PREFIX_CHARS", kept)
+    assert _assert_same(path) == reference

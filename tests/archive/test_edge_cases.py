@@ -496,3 +496,88 @@ def test_2019_compressed_nested_zip_is_left_unmapped_with_a_warning(tmp_path) ->
         (post,) = archive.posts()
         assert post.media[0].path is None
         assert any("compressed nested zip" in w for w in archive.warnings)
+
+
+# ------------------------------------------------------ central directory
+
+
+def test_media_are_looked_up_in_the_zip_not_listed(tmp_path, monkeypatch) -> None:
+    """Media are kept as (hash, directory entry) and their names checked on lookup:
+    with every hash colliding (mask 0), lookups still find exactly the right file."""
+    t = _tweet(1, "pic", media=(MediaSpec("photo", "P1"), MediaSpec("photo", "P2", present=False)))
+    spec = ArchiveSpec(account=ME, tweets=[t, _tweet(2, "pic", media=(MediaSpec("photo", "Q"),))])
+    path = write_archive(tmp_path, spec)
+    for mask in (None, 0):
+        if mask is not None:
+            monkeypatch.setattr("hirondelle.archive.container._HASH_MASK", mask)
+        with open_archive(path) as archive:
+            members = archive._c.members
+            assert not any("tweets_media" in n for n in members.listed())
+            posts = {p.id: p for p in archive.posts()}
+            first = posts[t.id].media
+            assert first[0].path == f"data/tweets_media/{t.id}-P1.jpg"
+            assert first[1].path is None  # absent from the zip
+            assert f"data/tweets_media/{t.id}-P1.jpg" in archive.member_names
+            with archive.open_member(first[0].path) as fh:
+                assert len(fh.read()) == 128  # the generator's bytes for this file
+            with pytest.raises(ArchiveError, match="no file"):
+                archive.open_member(f"data/tweets_media/{t.id}-P2.jpg")
+
+
+def test_wrapped_folder_and_macosx_junk_with_looked_up_media(tmp_path) -> None:
+    t = _tweet(1, "pic", media=(MediaSpec("photo", "P1"),))
+    spec = ArchiveSpec(account=ME, tweets=[t])
+    path = write_archive(tmp_path, spec, wrap_folder=True, macosx=True)
+    with open_archive(path) as archive:
+        (post,) = archive.posts()
+        assert post.media[0].path == f"data/tweets_media/{t.id}-P1.jpg"
+        assert not any("MACOSX" in n or n.startswith("._") for n in archive.member_names)
+        assert "data/direct_messages_media/" in archive.private_files()
+
+
+def test_a_duplicated_member_reads_as_its_last_entry(tmp_path) -> None:
+    t = _tweet(1, "pic", media=(MediaSpec("photo", "P1"),))
+    path = write_archive(tmp_path, ArchiveSpec(account=ME, tweets=[t]))
+    name = f"data/tweets_media/{t.id}-P1.jpg"
+    with zipfile.ZipFile(path, "a") as z, pytest.warns(UserWarning, match="Duplicate"):
+        z.writestr(name, b"the second one")
+    with open_archive(path) as archive, archive.open_member(name) as fh:
+        assert fh.read() == b"the second one"
+
+
+def _patch_central_entry(path, member: str, field_offset: int, value: bytes) -> None:
+    blob = bytearray(path.read_bytes())
+    cd = blob.find(b"PK\x01\x02")
+    while cd >= 0:
+        nlen = int.from_bytes(blob[cd + 28 : cd + 30], "little")
+        if bytes(blob[cd + 46 : cd + 46 + nlen]) == member.encode():
+            blob[cd + field_offset : cd + field_offset + len(value)] = value
+            path.write_bytes(bytes(blob))
+            return
+        cd = blob.find(b"PK\x01\x02", cd + 46)
+    raise AssertionError(member)
+
+
+def test_an_encrypted_member_is_refused_plainly(tmp_path) -> None:
+    path = write_archive(tmp_path, sample_spec(2, n_posts=5))
+    _patch_central_entry(path, "data/tweets.js", 8, (1).to_bytes(2, "little"))  # flags: encrypted
+    with open_archive(path) as archive, pytest.raises(ArchiveError, match="encrypted"):
+        list(archive.posts())
+
+
+def test_a_member_inflating_past_its_declared_size_is_refused(tmp_path) -> None:
+    path = write_archive(tmp_path, sample_spec(2, n_posts=40))
+    _patch_central_entry(path, "data/tweets.js", 24, (100).to_bytes(4, "little"))  # size: 100
+    with open_archive(path) as archive, pytest.raises(ArchiveError, match="zip bomb"):
+        list(archive.posts())
+
+
+def test_a_corrupted_stored_member_fails_its_crc(tmp_path) -> None:
+    files = render_files(sample_spec(2, n_posts=40))
+    path = pack(tmp_path, files, compression=zipfile.ZIP_STORED)
+    blob = bytearray(path.read_bytes())
+    at = blob.find(b"full_text")
+    blob[at] = ord("F")  # still valid JSON, wrong CRC
+    path.write_bytes(bytes(blob))
+    with open_archive(path) as archive, pytest.raises(ArchiveError, match="CRC"):
+        list(archive.posts())

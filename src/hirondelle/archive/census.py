@@ -14,7 +14,6 @@ era and edge case.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from hirondelle.archive.tweets import (
     _EMPTY,
     _EMPTY_OBJECT,
     _RT,
+    NEAR_MASK,
     CensusTweet,
     PostContext,
     Tweet,
@@ -96,16 +96,11 @@ def count_posts(
     built = NameIndex(ctx.own_id)  # names of the posts built in full
     named = census.named
     own = ctx.own_id
-    # Seconds with a note, and the seconds either side, as datetimes: a post
-    # created at one of them may be a long post (`NoteIndex.match` looks ±1 s).
-    notes: set[datetime] | None = None
-    by_second = ctx.notes.by_second if ctx.notes else {}
-    if ctx.notes:
-        notes = set()
-        for second in by_second:
-            for d in (-1, 0, 1):
-                with contextlib.suppress(OverflowError, ValueError, OSError):  # beyond any post
-                    notes.add(datetime.fromtimestamp(second + d, UTC))
+    # A post created within a second of a note may be a long post
+    # (`NoteIndex.match` looks ±1 s).
+    near = ctx.notes.near if ctx.notes else None
+    # A clear bit (second mod 2**20) rules that out at once; a set one asks `near`.
+    bits = ctx.notes.near_bits() if ctx.notes else b""
     rt_match = _RT.match
     first = last = None
     posts = retweets = thread_replies = replies_to_others = community_posts = media_items = 0
@@ -116,14 +111,11 @@ def count_posts(
         is_rt = raw[:4] == "RT @" and rt_match(raw) is not None
         created = parse_x_time(t.created_at)
         if (
-            notes is not None
+            near is not None
             and not is_rt
             and created is not None
-            and (
-                created in notes
-                if not created.microsecond
-                else any(int(created.timestamp()) + d in by_second for d in (-1, 0, 1))
-            )
+            and bits[((second := int(created.timestamp())) & NEAR_MASK) >> 3] >> (second & 7) & 1
+            and near(second)
         ):
             # It may be a long post: build it the import's way.
             post = finish(t.full(), community, edit_ids)

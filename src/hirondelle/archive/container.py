@@ -5,11 +5,18 @@ wrapping folder a re-zip added; `__MACOSX/` and AppleDouble files are
 dropped. Opening refuses unsafe paths and zip bombs before anything is read.
 When a zip's central directory is missing or broken, the local file headers
 are scanned instead (some genuine X archives need this).
+
+A zip's central directory is read by this module, not by `zipfile`: heavy
+archives hold 16,000–118,000 members (mostly media files), and `zipfile`
+keeps ~800 bytes for each. Here only the members the reader names (`keep`:
+data files, nested zips) are kept whole; the others are kept as a hash and
+the place of their directory entry (16 bytes), read again from the file when
+one is looked up (and its name compared: no hash is trusted alone).
 """
 
 from __future__ import annotations
 
-import contextlib
+import bisect
 import io
 import os
 import queue
@@ -17,16 +24,16 @@ import re
 import stat
 import struct
 import threading
-import zipfile
 import zlib
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, BinaryIO, cast
+from typing import BinaryIO, cast
 
 from hirondelle.archive.errors import ArchiveError
 
-__all__ = ["Container", "open_container"]
+__all__ = ["Container", "Members", "open_container"]
 
 #: Refuse archives that claim more than this in total (real ones reach ~11 GB).
 MAX_TOTAL_BYTES = 64 << 30
@@ -51,12 +58,16 @@ _PREFETCH_CHUNK = 512 << 10
 _PREFETCH_AHEAD = 2
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
+#: Compression methods read (X stores or deflates); `zipfile` is not imported
+#: on this path (a megabyte of the command's memory).
+ZIP_STORED = 0
+ZIP_DEFLATED = 8
 
 
 @dataclass(frozen=True, slots=True)
 class MemberInfo:
     name: str  # logical name, relative to the archive root
-    raw: object  # ZipInfo, _LocalEntry or Path
+    raw: object  # _ZipEntry, _LocalEntry or Path
     size: int  # uncompressed size as declared
     compressed: int
 
@@ -75,10 +86,56 @@ def _is_junk(name: str) -> bool:
     return parts[0] == "__MACOSX" or parts[-1].startswith("._") or parts[-1] == ".DS_Store"
 
 
+class Members:
+    """Member names (relative to the archive root) → `MemberInfo`.
+
+    `listed()` gives the names kept whole (all of them here; for a zip, those
+    `keep` chose); iterating gives every name, and may read the zip again.
+    """
+
+    def __init__(self, entries: dict[str, MemberInfo]):
+        self._entries = entries
+        #: Members counted and the bytes they claim (for the bomb checks).
+        self.count = len(entries)
+        self.total = sum(i.size for i in entries.values())
+        self._dirs: set[str] | None = None
+
+    def get(self, name: str) -> MemberInfo | None:
+        return self._entries.get(name)
+
+    def __getitem__(self, name: str) -> MemberInfo:
+        info = self.get(name)
+        if info is None:
+            raise KeyError(name)
+        return info
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def listed(self) -> Iterable[str]:
+        """The names kept whole: every data file and nested zip is among them."""
+        return self._entries.keys()
+
+    def dirs(self) -> set[str]:
+        """The folder of every member (`data/tweets_media`), without the final "/"."""
+        if self._dirs is None:
+            self._dirs = {n.rsplit("/", 1)[0] for n in self._entries if "/" in n}
+        return self._dirs
+
+    def close(self) -> None:
+        pass
+
+
 class Container:
     """Named members of an archive, with streaming access."""
 
-    def __init__(self, source: Path, members: dict[str, MemberInfo], opener, closer=None):
+    def __init__(self, source: Path, members: Members, opener, closer=None):
         self.source = source
         self.members = members
         self._opener: Callable[[MemberInfo], BinaryIO] = opener
@@ -112,10 +169,10 @@ class Container:
         if isinstance(raw, Path):
             return open(raw, "rb")
         if isinstance(raw, _LocalEntry):
-            if raw.method != zipfile.ZIP_STORED:
+            if raw.method != ZIP_STORED:
                 return None
             return cast(BinaryIO, _Slice(self.source, raw.data_offset, raw.csize))
-        if isinstance(raw, zipfile.ZipInfo) and raw.compress_type == zipfile.ZIP_STORED:
+        if isinstance(raw, _ZipEntry) and raw.method == ZIP_STORED:
             with open(self.source, "rb") as fh:
                 fh.seek(raw.header_offset)
                 head = fh.read(30)
@@ -123,20 +180,23 @@ class Container:
                 return None
             nlen, elen = struct.unpack("<HH", head[26:30])
             start = raw.header_offset + 30 + nlen + elen
-            return cast(BinaryIO, _Slice(self.source, start, raw.compress_size))
+            return cast(BinaryIO, _Slice(self.source, start, info.compressed))
         return None
 
     def close(self) -> None:
+        self.members.close()
         if self._closer is not None:
             self._closer()
 
 
-def _normalise(source: Path, raw_names: dict[str, MemberInfo]) -> dict[str, MemberInfo]:
+_MARKERS = ("data/manifest.js", "data/account.js", "account.js", "tweet.js", "tweets.js")
+
+
+def _normalise(source: Path, raw_names: dict[str, MemberInfo]) -> Members:
     """Drop junk and one wrapping folder."""
     names = {n: i for n, i in raw_names.items() if not _is_junk(n) and not n.endswith("/")}
     tops = {n.split("/", 1)[0] for n in names}
-    markers = ("data/manifest.js", "data/account.js", "account.js", "tweet.js", "tweets.js")
-    if not any(m in names for m in markers) and len(tops) == 1:
+    if not any(m in names for m in _MARKERS) and len(tops) == 1:
         (top,) = tops
         if all("/" in n for n in names):
             cut = len(top) + 1
@@ -145,13 +205,13 @@ def _normalise(source: Path, raw_names: dict[str, MemberInfo]) -> dict[str, Memb
             }
     else:
         names = {n: MemberInfo(n, i.raw, i.size, i.compressed) for n, i in names.items()}
-    return names
+    return Members(names)
 
 
-def _guard_totals(source: Path, members: dict[str, MemberInfo]) -> None:
-    if len(members) > MAX_MEMBERS:
-        raise ArchiveError(f"{source.name} holds {len(members)} files: too many for an X archive")
-    total = sum(i.size for i in members.values())
+def _guard_totals(source: Path, members: Members) -> None:
+    if members.count > MAX_MEMBERS:
+        raise ArchiveError(f"{source.name} holds {members.count} files: too many for an X archive")
+    total = members.total
     if total > MAX_TOTAL_BYTES:
         raise ArchiveError(
             f"{source.name} claims {total / 2**30:.1f} GiB uncompressed, more than the "
@@ -200,25 +260,318 @@ def _open_folder(root: Path) -> Container:
 # --------------------------------------------------------------------------- zip
 
 
-def _open_zip(path: Path) -> Container:
+class _BadZip(Exception):
+    """The zip's structure cannot be read as its directory says (→ local-header scan)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _ZipEntry:
+    """A member as its central directory entry describes it."""
+
+    raw_name: str  # as written in the zip (before a wrapping folder is cut)
+    header_offset: int
+    method: int
+    crc: int
+    flags: int
+
+
+_EOCD = b"PK\x05\x06"
+_EOCD64 = b"PK\x06\x06"
+_EOCD64_LOCATOR = b"PK\x06\x07"
+_CENTRAL = b"PK\x01\x02"
+_CENTRAL_HEAD = struct.Struct("<4s4B4HL2L5H2L")  # 46 bytes
+_U32 = 0xFFFFFFFF
+_CD_BLOCK = 64 << 10
+#: Compact members are looked up by (hash << _ORD_BITS | member number).
+_ORD_BITS = 21
+_ORD_MASK = (1 << _ORD_BITS) - 1
+_HASH_MASK = (1 << (64 - _ORD_BITS)) - 1
+assert MAX_MEMBERS < _ORD_MASK
+
+
+def _end_record(fd: int, size: int) -> tuple[int, int, int]:
+    """(members, directory size, directory start) from the end records; `_BadZip` if none.
+
+    As `zipfile` reads them: the last end record in the file's last 64 KiB,
+    the ZIP64 end record right before its locator, and the directory found
+    relative to the end record (a zip with bytes prepended still reads).
+    """
+    if size < 22:
+        raise _BadZip("File is not a zip file")
+    tail = os.pread(fd, min(size, (1 << 16) + 22), max(0, size - (1 << 16) - 22))
+    at = tail.rfind(_EOCD)
+    if at < 0 or len(tail) - at < 22:
+        raise _BadZip("File is not a zip file")
+    where = size - len(tail) + at
+    (_, disk, disk_cd, _, count, cd_size, cd_offset, _) = struct.unpack(
+        "<4s4H2LH", tail[at : at + 22]
+    )
+    end = where
+    if where >= 20:
+        loc = os.pread(fd, 20, where - 20)
+        if loc[:4] == _EOCD64_LOCATOR:
+            _, disk64, _, disks = struct.unpack("<4sLQL", loc)
+            if disk64 != 0 or disks > 1:
+                raise _BadZip("zipfiles that span multiple disks are not supported")
+            if where >= 76:
+                rec = os.pread(fd, 56, where - 76)
+                if rec[:4] == _EOCD64:
+                    (_, _, _, _, disk, disk_cd, _, count, cd_size, cd_offset) = struct.unpack(
+                        "<4sQ2H2L4Q", rec
+                    )
+                    end = where - 76
+    if disk != 0 or disk_cd != 0:
+        raise _BadZip("zipfiles that span multiple disks are not supported")
+    concat = end - cd_size - cd_offset
+    start = cd_offset + concat
+    if start < 0 or start + cd_size > size:
+        raise _BadZip("Bad offset for central directory")
+    return count, cd_size, start
+
+
+def _zip64_extra(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int]:
+    """Sizes and offset from the ZIP64 extra field, for those the entry marks 0xFFFFFFFF."""
+    i = 0
+    while i + 4 <= len(extra):
+        tag, ln = struct.unpack_from("<HH", extra, i)
+        if i + 4 + ln > len(extra):
+            raise _BadZip(f"Corrupt extra field {tag:04x} (size={ln})")
+        if tag == 1:
+            vals = extra[i + 4 : i + 4 + ln]
+            for which in range(3):
+                value = (usize, csize, offset)[which]
+                if value != _U32:
+                    continue
+                if len(vals) < 8:
+                    raise _BadZip("Corrupt extra field 0001")
+                got = struct.unpack_from("<Q", vals)[0]
+                vals = vals[8:]
+                if which == 0:
+                    usize = got
+                elif which == 1:
+                    csize = got
+                else:
+                    offset = got
+            break
+        i += 4 + ln
+    return usize, csize, offset
+
+
+def _central_entries(
+    fd: int, start: int, cd_size: int
+) -> Iterator[tuple[int, str, int, int, int, int, int, int]]:
+    """(entry position, name, flags, method, crc, csize, usize, header offset) of each entry.
+
+    Read in small blocks: the directory of a heavy archive (megabytes) is never
+    held whole, and no block is large enough for the C library to keep it.
+    """
+    buf = b""
+    i = 0
+    pos = start  # file position of buf[i]
+    end = start + cd_size
+    read_at = start
+    head = _CENTRAL_HEAD
+    unpack = head.unpack_from
+    while pos < end:
+        if len(buf) - i < 46:
+            buf = buf[i:] + os.pread(fd, min(_CD_BLOCK, end - read_at), read_at)
+            read_at = pos + len(buf)
+            i = 0
+            if len(buf) < 46:
+                raise _BadZip("Truncated central directory")
+        (
+            sig,
+            _,
+            _,
+            _,
+            _,
+            flags,
+            method,
+            _,
+            _,
+            crc,
+            csize,
+            usize,
+            nlen,
+            elen,
+            clen,
+            _,
+            _,
+            _,
+            offset,
+        ) = unpack(buf, i)
+        if sig != _CENTRAL:
+            raise _BadZip("Bad magic number for central directory")
+        need = 46 + nlen + elen + clen
+        if len(buf) - i < need:
+            buf = buf[i:] + os.pread(fd, max(min(_CD_BLOCK, end - read_at), need), read_at)
+            read_at = pos + len(buf)
+            i = 0
+            if len(buf) < need:
+                raise _BadZip("Truncated central directory")
+        raw = buf[i + 46 : i + 46 + nlen]
+        name = raw.decode("utf-8") if flags & 0x800 else raw.decode("cp437")
+        if usize == _U32 or csize == _U32 or offset == _U32:
+            extra = buf[i + 46 + nlen : i + 46 + nlen + elen]
+            usize, csize, offset = _zip64_extra(extra, usize, csize, offset)
+        yield pos, name, flags, method, crc, csize, usize, offset
+        i += need
+        pos += need
+
+
+class _ZipMembers(Members):
+    """A zip's members: those `keep` names whole, the others as (hash, entry position).
+
+    Looking a compact member up reads its directory entry again (one `pread`)
+    and compares the name, so a hash collision can never answer wrongly.
+    """
+
+    def __init__(self, path: Path, keep: Callable[[str], bool] | None):
+        self._fd = os.open(path, os.O_RDONLY)
+        try:
+            self._read(path, keep)
+        except BaseException:
+            os.close(self._fd)
+            raise
+
+    def _read(self, path: Path, keep: Callable[[str], bool] | None) -> None:
+        fd = self._fd
+        declared, cd_size, start = _end_record(fd, os.fstat(fd).st_size)
+        self._cd = (start, cd_size)
+        full: dict[str, MemberInfo] = {}
+        # Sized once from the end record (never grown: a grown array leaves holes).
+        room = max(0, min(declared, MAX_MEMBERS, cd_size // 46))
+        keys = array("Q", bytes(8 * room))
+        where = array("Q", bytes(8 * room))
+        compact = 0
+        dirs: set[str] = set()
+        count = total = 0
+        top: str | None = None
+        one_top = all_nested = True
+        marked = False
+        for pos, name, flags, method, crc, csize, usize, offset in _central_entries(
+            fd, start, cd_size
+        ):
+            # The usual name needs neither full check (`_check_name`, `_is_junk`).
+            if "\\" in name or ".." in name or name[:1] == "/" or name[1:2] == ":":
+                _check_name(name)
+            if name.endswith("/") or (
+                ("__MACOSX" in name or "._" in name or ".DS_Store" in name) and _is_junk(name)
+            ):
+                continue
+            count += 1
+            total += usize
+            if count > MAX_MEMBERS:
+                continue  # counted for the message, not kept
+            cut = name.find("/")
+            if cut < 0:
+                all_nested = False
+                one_top = False
+                marked = marked or name in _MARKERS
+            else:
+                first = name[:cut]
+                if top is None:
+                    top = first
+                elif first != top:
+                    one_top = False
+                if not marked and name in _MARKERS:
+                    marked = True
+                dirs.add(name[: name.rfind("/")])
+            if keep is None or keep(name):
+                full[name] = MemberInfo(
+                    name, _ZipEntry(name, offset, method, crc, flags), usize, csize
+                )
+            else:
+                key = (hash(name) & _HASH_MASK) << _ORD_BITS | compact
+                if compact < room:
+                    keys[compact], where[compact] = key, pos
+                else:  # more entries than the end record says
+                    keys.append(key)
+                    where.append(pos)
+                compact += 1
+        prefix = ""
+        if not marked and one_top and all_nested and top is not None:
+            prefix = top + "/"
+        self._prefix = prefix
+        cut = len(prefix)
+        self._entries = {
+            n[cut:]: MemberInfo(n[cut:], i.raw, i.size, i.compressed) for n, i in full.items()
+        }
+        del keys[compact:], where[compact:]
+        self._where = where
+        self._keys = array("Q", sorted(keys))
+        del keys
+        self._dirs = {d[cut:] for d in dirs if len(d) > cut} if cut else dirs
+        self.count = count
+        self.total = total
+
+    def _entry_at(self, pos: int) -> tuple[str, MemberInfo] | None:
+        """(raw name, info) of the directory entry at `pos`."""
+        head = os.pread(self._fd, 46 + 512, pos)
+        if len(head) < 46 or head[:4] != _CENTRAL:
+            return None
+        (_, _, _, _, _, flags, method, _, _, crc, csize, usize, nlen, elen, _, _, _, _, offset) = (
+            _CENTRAL_HEAD.unpack_from(head)
+        )
+        if len(head) < 46 + nlen + elen:
+            head = os.pread(self._fd, 46 + nlen + elen, pos)
+        raw = head[46 : 46 + nlen]
+        name = raw.decode("utf-8") if flags & 0x800 else raw.decode("cp437")
+        if usize == _U32 or csize == _U32 or offset == _U32:
+            try:
+                usize, csize, offset = _zip64_extra(
+                    head[46 + nlen : 46 + nlen + elen], usize, csize, offset
+                )
+            except _BadZip:
+                return None
+        logical = name[len(self._prefix) :]
+        return name, MemberInfo(logical, _ZipEntry(name, offset, method, crc, flags), usize, csize)
+
+    def get(self, name: str) -> MemberInfo | None:
+        info = self._entries.get(name)
+        if info is not None:
+            return info
+        raw = self._prefix + name
+        key = (hash(raw) & _HASH_MASK) << _ORD_BITS
+        keys = self._keys
+        i = bisect.bisect_left(keys, key)
+        found = None
+        while i < len(keys) and keys[i] >> _ORD_BITS == key >> _ORD_BITS:
+            entry = self._entry_at(self._where[keys[i] & _ORD_MASK])
+            if entry is not None and entry[0] == raw:
+                found = entry[1]  # the last of duplicates wins, as in a dict
+            i += 1
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        """Every name, the compact ones read again from the directory."""
+        seen = set(self._entries)
+        yield from self._entries
+        cut = len(self._prefix)
+        for _pos, name, *_ in _central_entries(self._fd, *self._cd):
+            if name.endswith("/") or _is_junk(name):
+                continue
+            logical = name[cut:]
+            if logical not in seen:
+                seen.add(logical)
+                yield logical
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def _open_zip(path: Path, keep: Callable[[str], bool] | None = None) -> Container:
     try:
-        zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
+        members = _ZipMembers(path, keep)
+    except _BadZip as exc:
         return _open_local_scan(path, exc)
     except (OSError, ValueError, EOFError, struct.error) as exc:
         raise ArchiveError(f"{path.name} cannot be read as a zip: {exc}") from exc
-    members: dict[str, MemberInfo] = {}
-    try:
-        for info in zf.infolist():
-            _check_name(info.filename)
-            if info.is_dir():
-                continue
-            members[info.filename] = MemberInfo(
-                info.filename, info, info.file_size, info.compress_size
-            )
-    except ArchiveError:
-        zf.close()
-        raise
 
     fallback: list[Container] = []
 
@@ -242,9 +595,8 @@ def _open_zip(path: Path) -> Container:
         if fallback and info.name in fallback[0].members:
             return fallback[0].open(info.name)
         try:
-            raw = zf.open(cast(zipfile.ZipInfo, info.raw))
-            return cast(BinaryIO, _GuardedStream(raw, info.name))
-        except zipfile.BadZipFile as exc:
+            return _open_entry(path, info)
+        except _BadZip as exc:
             stream = rescue(info, exc)
             if stream is not None:
                 return stream
@@ -255,40 +607,127 @@ def _open_zip(path: Path) -> Container:
             raise ArchiveError(
                 f"the zip is damaged: cannot open {info.name} ({exc})", member=info.name
             ) from exc
-        except NotImplementedError as exc:
-            raise ArchiveError(
-                f"unsupported compression in {info.name} ({exc})", member=info.name
-            ) from exc
 
-    container = Container(path, _normalise(path, members), opener, zf.close)
+    container = Container(path, members, opener)
     return container
 
 
-class _GuardedStream:
-    """A member stream whose every failure is an ArchiveError with the offset."""
+def _open_entry(path: Path, info: MemberInfo) -> BinaryIO:
+    """A member's stream, after checking its local header as `zipfile` does."""
+    entry = cast(_ZipEntry, info.raw)
+    if entry.flags & 0x1:
+        raise ArchiveError(
+            f"{info.name} is encrypted: X archives never are; download the archive again",
+            member=info.name,
+        )
+    if entry.method not in (ZIP_STORED, ZIP_DEFLATED):
+        raise ArchiveError(
+            f"unsupported compression in {info.name} (method {entry.method})", member=info.name
+        )
+    with open(path, "rb") as fh:
+        fh.seek(entry.header_offset)
+        head = fh.read(30)
+        if len(head) < 30 or head[:4] != _LOCAL:
+            raise _BadZip("Bad magic number for file header")
+        nlen, elen = struct.unpack("<HH", head[26:30])
+        raw = fh.read(nlen)
+    name = raw.decode("utf-8") if entry.flags & 0x800 else raw.decode("cp437", "replace")
+    if name != entry.raw_name:
+        raise _BadZip(f"File name in directory {entry.raw_name!r} and header {name!r} differ.")
+    start = entry.header_offset + 30 + nlen + elen
+    return cast(
+        BinaryIO,
+        _MemberStream(path, start, entry.method, info.compressed, info.size, entry.crc, info.name),
+    )
 
-    def __init__(self, raw: IO[bytes], name: str):
-        self._raw = raw
+
+class _MemberStream:
+    """Inflate (or copy) one member: at most `n` bytes a read, CRC checked at the end.
+
+    Any failure is an ArchiveError naming the member and the offset; a member
+    inflating past its declared size is refused (a zip bomb).
+    """
+
+    _STEP = 64 << 10  # compressed bytes read at a time (small: no big transient block)
+
+    def __init__(
+        self, path: Path, start: int, method: int, csize: int, size: int, crc: int | None, name: str
+    ):
+        if method not in (ZIP_STORED, ZIP_DEFLATED):
+            raise ArchiveError(f"unsupported compression method {method}", member=name)
+        self._fh = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._fh.seek(start)
+        self._left = csize
         self._name = name
+        self._d = zlib.decompressobj(-15) if method == ZIP_DEFLATED else None
+        self._crc_expected = crc
+        self._crc = 0
         self._pos = 0
+        self._limit = size
+        self._done = False
 
-    def read(self, n: int = -1) -> bytes:
-        try:
-            data = self._raw.read(n)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error, zlib.error) as exc:
-            raise ArchiveError(
-                f"the zip is damaged or truncated: reading {self._name} failed ({exc}); "
-                "download the archive again",
-                member=self._name,
-                offset=self._pos,
-            ) from exc
+    def _fail(self, why: str, at: int) -> ArchiveError:
+        return ArchiveError(
+            f"the zip is damaged or truncated: reading {self._name} failed ({why}); "
+            "download the archive again",
+            member=self._name,
+            offset=at,
+        )
+
+    def _raw(self, n: int) -> bytes:
+        data = self._fh.read(min(self._left, n))
+        if not data:
+            raise self._fail("the zip ends early", self._pos)
+        self._left -= len(data)
+        return data
+
+    def read(self, n: int | None = -1) -> bytes:
+        want = (1 << 62) if n is None or n < 0 else n
+        out: list[bytes] = []
+        have = 0
+        d = self._d
+        while have < want and not self._done:
+            if d is None:
+                if self._left == 0:
+                    self._done = True
+                    break
+                piece = self._raw(min(want - have, 1 << 20))
+            else:
+                data = d.unconsumed_tail
+                if not data:
+                    if d.eof or self._left == 0:
+                        if not d.eof:
+                            raise self._fail("its compressed data ends early", self._pos + have)
+                        self._done = True
+                        break
+                    data = self._raw(self._STEP)
+                room = self._limit - self._pos - have + 1  # one byte past: a bomb shows
+                try:
+                    piece = d.decompress(data, max(1, min(want - have, room, 1 << 24)))
+                except zlib.error as exc:
+                    raise self._fail(str(exc), self._pos + have) from exc
+                if d.eof:
+                    self._done = True
+            if piece:
+                out.append(piece)
+                have += len(piece)
+                if self._pos + have > self._limit:
+                    raise ArchiveError(
+                        "the zip is damaged: this file inflates past its declared size "
+                        "(a zip bomb?)",
+                        member=self._name,
+                        offset=self._limit,
+                    )
+        data = out[0] if len(out) == 1 else b"".join(out)
+        self._crc = zlib.crc32(data, self._crc)
         self._pos += len(data)
+        if self._done and self._crc_expected is not None and self._crc != self._crc_expected:
+            self._crc_expected = None  # said once
+            raise ArchiveError("the zip is damaged (bad CRC)", member=self._name, offset=self._pos)
         return data
 
     def close(self) -> None:
-        # Closing a damaged stream must not mask the real error.
-        with contextlib.suppress(Exception):
-            self._raw.close()
+        self._fh.close()
 
     def __enter__(self):
         return self
@@ -457,7 +896,7 @@ def _scan_local_headers(path: Path) -> dict[str, MemberInfo]:
                 i += 4 + ln
             data_offset = pos + 30 + nlen + elen
             if flags & 0x8:  # sizes follow the data: inflate to find the end
-                if method != zipfile.ZIP_DEFLATED:
+                if method != ZIP_DEFLATED:
                     raise ArchiveError(
                         f"{path.name} has a damaged central directory and a stored member "
                         f"({name}) without sizes: it cannot be read"
@@ -513,76 +952,6 @@ def _inflate_length(fh, offset: int, zip_name: str, name: str) -> tuple[int, int
     return consumed, produced
 
 
-class _LocalStream:
-    def __init__(self, path: Path, entry: _LocalEntry, name: str, size: int):
-        self._fh = open(path, "rb")  # noqa: SIM115 - closed by close()
-        self._fh.seek(entry.data_offset)
-        self._left = entry.csize
-        self._name = name
-        self._method = entry.method
-        self._crc_expected = entry.crc
-        self._crc = 0
-        self._d = zlib.decompressobj(-15) if entry.method == zipfile.ZIP_DEFLATED else None
-        self._pending = b""
-        self._pos = 0
-        self._limit = size
-        if entry.method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise ArchiveError(f"unsupported compression method {entry.method}", member=name)
-
-    def read(self, n: int = -1) -> bytes:
-        n = (1 << 62) if n is None or n < 0 else n
-        out = [self._pending]
-        have = len(self._pending)
-        while have < n and (self._left > 0 or (self._d is not None and self._d.unconsumed_tail)):
-            raw = b""
-            if self._left > 0:
-                raw = self._fh.read(min(self._left, 1 << 20))
-                if not raw:
-                    raise ArchiveError(
-                        "the zip is truncated", member=self._name, offset=self._pos + have
-                    )
-                self._left -= len(raw)
-            if self._d is None:
-                piece = raw
-            else:
-                try:
-                    piece = self._d.decompress(self._d.unconsumed_tail + raw, 1 << 22)
-                except zlib.error as exc:
-                    raise ArchiveError(
-                        f"the zip is damaged ({exc})", member=self._name, offset=self._pos + have
-                    ) from exc
-            out.append(piece)
-            have += len(piece)
-        data = b"".join(out)
-        data, self._pending = data[:n], data[n:]
-        self._crc = zlib.crc32(data, self._crc)
-        self._pos += len(data)
-        if self._pos > self._limit:
-            raise ArchiveError(
-                "the zip is damaged: this file inflates past its declared size (a zip bomb?)",
-                member=self._name,
-                offset=self._limit,
-            )
-        if (
-            self._left == 0
-            and not self._pending
-            and (self._d is None or not self._d.unconsumed_tail)
-            and self._crc_expected
-            and self._crc != self._crc_expected
-        ):
-            raise ArchiveError("the zip is damaged (bad CRC)", member=self._name, offset=self._pos)
-        return data
-
-    def close(self) -> None:
-        self._fh.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
 def _open_local_scan(path: Path, original: Exception) -> Container:
     with open(path, "rb") as fh:
         magic = fh.read(4)
@@ -597,7 +966,18 @@ def _open_local_scan(path: Path, original: Exception) -> Container:
 
     def opener(info: MemberInfo) -> BinaryIO:
         entry = cast(_LocalEntry, info.raw)
-        return cast(BinaryIO, _LocalStream(path, entry, info.name, info.size))
+        return cast(
+            BinaryIO,
+            _MemberStream(
+                path,
+                entry.data_offset,
+                entry.method,
+                entry.csize,
+                info.size,
+                entry.crc or None,  # a data descriptor may have left it unknown
+                info.name,
+            ),
+        )
 
     container = Container(path, _normalise(path, members), opener)
     container.warnings.append(
@@ -607,13 +987,18 @@ def _open_local_scan(path: Path, original: Exception) -> Container:
     return container
 
 
-def open_container(path: Path | str) -> Container:
-    """Open a zip or a folder as a `Container`, refusing unsafe input."""
+def open_container(path: Path | str, keep: Callable[[str], bool] | None = None) -> Container:
+    """Open a zip or a folder as a `Container`, refusing unsafe input.
+
+    `keep(name)` (a name as the zip writes it) tells which members of a zip
+    to keep whole in memory; the others are looked up in the zip when asked
+    for. By default all are kept.
+    """
     p = Path(path)
     if p.is_dir():
         container = _open_folder(p)
     elif p.is_file():
-        container = _open_zip(p)
+        container = _open_zip(p, keep)
     elif p.exists():
         raise ArchiveError(f"{p} is neither a file nor a folder")
     else:

@@ -76,17 +76,20 @@ def missing_members(
     members: Collection[str],
     data_dir: str,
     media_wanted: Collection[str] = (),
+    present_dirs: Collection[str] | None = None,
 ) -> list[Missing]:
     """Files and folders the manifest lists, that the reader would read, and that are absent.
 
     A media folder counts as missing only when it is named in `media_wanted`
     (posts or the profile refer to files in it): archives without any
-    picture may lack an empty folder, and that is no loss.
+    picture may lack an empty folder, and that is no loss. `present_dirs`,
+    the members' folders, spares iterating over every member.
     """
     types = manifest.get("dataTypes") if isinstance(manifest, dict) else None
     if not isinstance(types, dict):
         return []
-    present_dirs = {m.rsplit("/", 1)[0] for m in members if "/" in m}
+    if present_dirs is None:
+        present_dirs = {m.rsplit("/", 1)[0] for m in members if "/" in m}
     out: dict[str, Missing] = {}
     for entry in types.values():
         if not isinstance(entry, dict):

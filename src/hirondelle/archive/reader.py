@@ -11,12 +11,11 @@ import functools
 import operator
 import re
 import struct
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import msgspec
 
@@ -35,6 +34,8 @@ from hirondelle.archive.tweets import (
     LIGHT_DECODER,
     NOTE_DECODER,
     TWEET_DECODER,
+    CensusTweet,
+    Note,
     NoteIndex,
     PostContext,
     Tweet,
@@ -44,6 +45,9 @@ from hirondelle.archive.tweets import (
     parse_x_time,
     unescape,
 )
+
+if TYPE_CHECKING:
+    import zipfile
 
 __all__ = ["PostStats", "XArchive", "is_private", "open_archive"]
 
@@ -211,7 +215,7 @@ class XArchive:
         self.source: Path = container.source
         self.progress: Callable[[int], None] | None = None
         self._warnings: list[str] = []
-        names = container.members
+        names = list(container.members.listed())
         self._files: dict[str, list[str]] = {}
         data_dir = ""
         if any(n.startswith("data/") and n.endswith(".js") for n in names):
@@ -245,7 +249,7 @@ class XArchive:
 
     def _check_is_archive(self) -> None:
         names = self._c.members
-        if "tweets.csv" in names or any(n.startswith("data/js/tweets/") for n in names):
+        if "tweets.csv" in names or any(n.startswith("data/js/tweets/") for n in names.listed()):
             raise ArchiveError(
                 f"{self.source.name} is an old-style Twitter archive (tweets.csv, before 2018): "
                 "this era is not supported; request a new archive from X (Settings → "
@@ -274,8 +278,10 @@ class XArchive:
         again for every file, so its media stay unmapped, with a warning.
         """
         if self._nested is None:
+            import zipfile  # only for 2018–2019 archives
+
             self._nested = {}
-            for name in self._c.members:
+            for name in self._c.members.listed():
                 if not _NESTED_MEDIA.match(name) or is_private(name):
                     continue
                 handle = self._c.seekable(name)
@@ -480,7 +486,9 @@ class XArchive:
             ):
                 if url and not path and "default_profile" not in url:
                     wanted.add("profile_media")
-        found = missing_members(self.manifest, self._c.members, self.data_dir, wanted)
+        found = missing_members(
+            self.manifest, self._c.members, self.data_dir, wanted, self._c.members.dirs()
+        )
         messages = [item.message() for item in found]
         info = self.manifest.get("archiveInfo")
         partial = isinstance(info, dict) and str(info.get("isPartialArchive")).lower() == "true"
@@ -498,15 +506,17 @@ class XArchive:
     def private_files(self) -> list[str]:
         """Private members by name (folders as `dir/`): listed, never opened."""
         out: set[str] = set()
-        for name in self._c.members:
-            if not is_private(name):
-                continue
-            parts = name.split("/")
-            for i, folder in enumerate(parts[:-1]):
+        # Private by folder: told by the folders alone (a zip's media are not all listed).
+        for folder_path in self._c.members.dirs():
+            parts = folder_path.split("/")
+            for i, folder in enumerate(parts):
                 if folder.startswith(PRIVATE_DIR_PREFIXES):
                     out.add("/".join(parts[: i + 1]) + "/")
                     break
-            else:
+        # Private by name: `_keep` lists every such member.
+        for name in self._c.members.listed():
+            folders = name.split("/")[:-1]
+            if is_private(name) and not any(f.startswith(PRIVATE_DIR_PREFIXES) for f in folders):
                 out.add(name)
         return sorted(out)
 
@@ -515,6 +525,8 @@ class XArchive:
 
         Names inside a 2019 nested media zip read `tweet_media.zip/<file>`.
         """
+        import zipfile
+
         outer, _, inner = name.partition(".zip/")
         if inner and f"{outer}.zip" in self._nested_media():
             z = self._nested_media()[f"{outer}.zip"]
@@ -609,8 +621,18 @@ class XArchive:
             return (TWEET_DECODER, LIGHT_DECODER, CENSUS_DECODER), True
         return (BARE_TWEET_DECODER, BARE_LIGHT_DECODER, BARE_CENSUS_DECODER), False
 
-    def _notes(self, stats: PostStats) -> NoteIndex:
-        index = NoteIndex()
+    def _notes(self, stats: PostStats, light: bool = False) -> NoteIndex:
+        """The long-post notes; `light` keeps only what counting needs (see `NoteIndex`)."""
+
+        def again() -> Iterator[Note]:
+            for name in self._files.get("note-tweet", ()):
+                with self._open_data(name) as fh:
+                    for batch in iter_batches(fh, name, NOTE_DECODER):
+                        for item in batch:
+                            if item.noteTweet is not None:
+                                yield item.noteTweet
+
+        index = NoteIndex(light=light, reload=again)
         for item in self._items("note-tweet", NOTE_DECODER):
             stats.notes += 1
             if item.noteTweet is not None:
@@ -627,7 +649,7 @@ class XArchive:
                     if t is not None:
                         yield t, community
 
-    def _contexts(self, stats: PostStats) -> tuple[PostContext, PostContext]:
+    def _contexts(self, stats: PostStats, light: bool = False) -> tuple[PostContext, PostContext]:
         """What building a post needs (own and community posts); reads the notes."""
         acct = self.account()
         names: Any = self._c.members
@@ -635,10 +657,10 @@ class XArchive:
         tweet_dirs: tuple[str, ...] = (f"{base}tweets_media", f"{base}tweet_media")
         community_dirs = (f"{base}community_tweet_media", *tweet_dirs)
         if self._nested_media():
-            names = set(names) | self._nested_names()
+            names = _Either(names, self._nested_names())
             tweet_dirs = (*tweet_dirs, *self._nested_media())
             community_dirs = (*community_dirs, *self._nested_media())
-        ctx = PostContext(acct.id, acct.username, names, tweet_dirs, self._notes(stats))
+        ctx = PostContext(acct.id, acct.username, names, tweet_dirs, self._notes(stats, light))
         return ctx, replace(ctx, media_dirs=community_dirs, community=True)
 
     def _finisher(
@@ -701,8 +723,12 @@ class XArchive:
                     final = ids[-1]
                 if tid != final:
                     stats.superseded += 1
-                    if ctx.notes:
-                        earlier.append((seq, t.created_at, t.raw_text(), tid))
+                    notes = ctx.notes
+                    if notes:
+                        when = parse_x_time(t.created_at)
+                        # Only a version created near a note can take it (`match` looks ±1 s).
+                        if when is not None and notes.near(int(when.timestamp())):
+                            earlier.append((seq, t.created_at, t.raw_text(), tid))
                     prev = held.get(group)
                     if group not in done_groups and (prev is None or int(tid) > prev[0]):
                         t = t.detached() if hasattr(t, "detached") else t  # kept past its batch
@@ -718,6 +744,8 @@ class XArchive:
         for group, (_, t, community, _seq) in held.items():
             if group in done_groups:
                 continue
+            if isinstance(t, bytes):
+                t = CensusTweet.attached(t)
             stats.superseded -= 1
             ids = t.edit_info.ids() if t.edit_info else []
             yield t, community, tuple(sorted(set(ids), key=lambda x: int(x) if x.isdigit() else 0))
@@ -729,8 +757,7 @@ class XArchive:
                 if seq not in kept:
                     ctx.notes.match(parse_x_time(created_at), unescape(text), tid)
         if ctx.notes is not None:
-            left = ctx.notes.unmatched()
-            stats.notes_unmatched = [n.noteTweetId or "?" for n in left]
+            left = stats.notes_unmatched = ctx.notes.unmatched()
             if left:
                 shown = ", ".join(stats.notes_unmatched[:5])
                 more = f" and {len(left) - 5} more" if len(left) > 5 else ""
@@ -827,7 +854,7 @@ class XArchive:
         """
         stats = stats if stats is not None else PostStats()
         try:
-            ctx, cctx = self._contexts(stats)
+            ctx, cctx = self._contexts(stats, light=True)
             finish = self._finisher(stats, ctx, cctx, None)
             versions = self._final_versions(self._tweets(2), stats, ctx, None)
             return count_posts(versions, ctx, cctx, finish, self._media_wanted)
@@ -846,13 +873,35 @@ class XArchive:
         return index.names()
 
 
+class _Either:
+    """Membership in either of two collections (the zip's members, a nested zip's)."""
+
+    def __init__(self, first: Any, second: set[str]):
+        self._first, self._second = first, second
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._second or name in self._first
+
+
+def _keep(name: str) -> bool:
+    """Members the reader lists by name (data files, nested zips, private files by name).
+
+    Media files are not among them: they are only looked up (`container.Members`).
+    """
+    if name.endswith((".js", ".zip", ".csv")):
+        return True
+    base = name.rsplit("/", 1)[-1]
+    # is_private(base) implies this: the usual media file is ruled out at once.
+    return base.startswith(PRIVATE_PREFIXES) and is_private(base)
+
+
 def open_archive(path: Path | str, *, prefetch: bool | None = None) -> XArchive:
     """Open an X archive (a `.zip` or its unzipped folder); raises `ArchiveError`.
 
     `prefetch` inflates big members in a second thread (see `container`); by
     default the module's `PREFETCH`, off.
     """
-    container = open_container(path)
+    container = open_container(path, keep=_keep)
     if prefetch is not None:
         container.prefetch = prefetch
     try:

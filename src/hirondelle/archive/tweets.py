@@ -12,10 +12,13 @@ tracking millions of small objects halves the decoding time.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import zlib
+from array import array
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -155,6 +158,24 @@ _EMPTY = tuple(msgspec.Raw(v) for v in (b"[ ]", b"[]", b"null"))
 _EMPTY_OBJECT = tuple(msgspec.Raw(v) for v in (b"{ }", b"{}", b"null"))
 
 
+class _Packer:
+    """Deflates short texts one by one, each readable alone (`unpack`).
+
+    One compressor for all (a fresh one per text costs ~20 µs): a full flush
+    after each text resets its history, so each piece inflates on its own.
+    """
+
+    def __init__(self) -> None:
+        self._c = zlib.compressobj(1, zlib.DEFLATED, -15)
+
+    def pack(self, data: bytes) -> bytes:
+        return self._c.compress(data) + self._c.flush(zlib.Z_FULL_FLUSH)
+
+    @staticmethod
+    def unpack(data: bytes) -> bytes:
+        return zlib.decompressobj(-15).decompress(data)
+
+
 class _CensusEntities(msgspec.Struct, gc=False):
     """Entities left raw: decoded only for the few posts whose count needs them."""
 
@@ -164,7 +185,7 @@ class _CensusEntities(msgspec.Struct, gc=False):
     media: msgspec.Raw = None  # type: ignore[assignment]
 
 
-class CensusTweet(msgspec.Struct, gc=False):
+class CensusTweet(msgspec.Struct, gc=False, omit_defaults=True):
     """What counting a post needs (`inspect`); `full()` rebuilds a `Tweet` when it needs more."""
 
     id_str: str | None = None
@@ -185,17 +206,17 @@ class CensusTweet(msgspec.Struct, gc=False):
     def raw_text(self) -> str:
         return self.full_text if self.full_text is not None else (self.text or "")
 
-    def detached(self) -> CensusTweet:
-        """A copy that owns its raw entities (kept past its batch, it pins no buffer)."""
-        e = self.entities
-        if e is not None:
-            e = _CensusEntities(
-                *(None if r is None else r.copy() for r in msgspec.structs.astuple(e))  # type: ignore[arg-type]
-            )
-        ext = self.extended_entities
-        return msgspec.structs.replace(
-            self, entities=e, extended_entities=None if ext is None else ext.copy()
-        )
+    def detached(self) -> bytes:
+        """The entry as compact JSON, to keep past its batch (`attached` decodes it back).
+
+        Half the memory of the decoded entry, and no view of the batch's buffer.
+        """
+        # Nulls left out, and the raw entities' indentation (X pretty-prints); deflated.
+        return _HELD.pack(msgspec.json.format(_CENSUS_ENCODER.encode(self), indent=-1))
+
+    @staticmethod
+    def attached(data: bytes) -> CensusTweet:
+        return _CENSUS_TWEET.decode(_Packer.unpack(data))
 
     def mentions(self) -> list[_Mention]:
         raw = self.entities.user_mentions if self.entities is not None else None
@@ -250,6 +271,9 @@ _URLS = msgspec.json.Decoder(list[_Url] | None)
 _MEDIA = msgspec.json.Decoder(list[_Media] | None)
 _EXT = msgspec.json.Decoder(_ExtEntities | None)
 CENSUS_DECODER = msgspec.json.Decoder(list[CensusItem])
+_CENSUS_TWEET = msgspec.json.Decoder(CensusTweet)
+_CENSUS_ENCODER = msgspec.json.Encoder()
+_HELD = _Packer()
 BARE_CENSUS_DECODER = msgspec.json.Decoder(list[CensusTweet])
 TWEET_DECODER = msgspec.json.Decoder(list[TweetItem])
 BARE_TWEET_DECODER = msgspec.json.Decoder(list[Tweet])
@@ -472,9 +496,66 @@ def _common_prefix(a: str, b: str) -> int:
     return lo
 
 
-@dataclass
+#: Characters of each note's normalised text kept for matching. A post's
+#: truncated text is at most 280 characters (X's limit, links set aside):
+#: compared with a longer one, the whole notes are read again (`NoteIndex`).
+NOTE_PREFIX_CHARS = 280
+#: `NoteIndex.near_bits`: a bit per second, modulo 2**20 (128 KiB).
+NEAR_MASK = (1 << 20) - 1
+
+
+class _Texts:
+    """Many short strings in a few blocks of bytes (UTF-8), by number.
+
+    No object per string and no ever-growing buffer (whose reallocations the
+    C library may keep): blocks of ~32 KiB, each made once. `packed` deflates
+    each string (`_Packer`): about half the memory, a few µs a string.
+    """
+
+    _BLOCK = 32 << 10
+
+    def __init__(self, packed: bool = False) -> None:
+        self._packer = _Packer() if packed else None
+        self._blocks: list[bytes] = []
+        self._starts = array("Q")  # offset of each block's first byte
+        self._ends = array("Q")  # offset just past each string
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        self._size = 0
+
+    def append(self, text: str) -> None:
+        data = text.encode("utf-8", "surrogatepass")
+        if self._packer is not None:
+            data = self._packer.pack(data)
+        self._pending.append(data)
+        self._pending_size += len(data)
+        self._size += len(data)
+        self._ends.append(self._size)
+        if self._pending_size >= self._BLOCK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._starts.append(self._size - self._pending_size)
+            self._blocks.append(b"".join(self._pending))
+            self._pending, self._pending_size = [], 0
+
+    def __getitem__(self, i: int) -> str:
+        self._flush()
+        start = self._ends[i - 1] if i else 0
+        end = self._ends[i]
+        block = bisect.bisect_right(self._starts, start) - 1
+        if block < 0:
+            return ""
+        base = self._starts[block]
+        data = self._blocks[block][start - base : end - base]
+        if self._packer is not None:
+            data = self._packer.unpack(data)
+        return data.decode("utf-8", "surrogatepass")
+
+
 class NoteIndex:
-    """Notes keyed by creation second, for matching to truncated tweets.
+    """Notes by creation second, for matching to truncated tweets.
 
     A long post is kept twice: a truncated tweet and a note with the full
     text, created in the same second (±1). Truncated texts end with `…`,
@@ -483,56 +564,160 @@ class NoteIndex:
     second. So a note matches a post when, links set aside, the post's text
     is a prefix of the note's; among several, the longest shared prefix
     wins, then the closest millisecond (the post's id carries it).
+
+    Compact: per note, its second and millisecond, the length of its
+    normalised text and that text's first `NOTE_PREFIX_CHARS` characters
+    (UTF-8, deflated). A post text longer than that is compared with
+    whole texts: those of the kept notes, or, for a `light` index, texts read
+    again once through `reload`. A `light` index (counting: `archive
+    inspect`) keeps of each note only its id and mentions, not its text:
+    posts built with it have the note's mentions but not its text, links or
+    tags. Otherwise the notes are kept for `build_post`.
     """
 
-    by_second: dict[int, list[Note]] = field(default_factory=dict)
-    used: set[int] = field(default_factory=set)
-    #: Notes that could not be indexed (no time or no text): never matched.
-    unusable: list[Note] = field(default_factory=list)
-    _texts: dict[int, tuple[str, str, int | None]] = field(default_factory=dict)
+    def __init__(
+        self,
+        *,
+        light: bool = False,
+        reload: Callable[[], Iterable[Note]] | None = None,
+        prefix_chars: int | None = None,
+    ):
+        self._light = light
+        self._reload = reload
+        self._limit = NOTE_PREFIX_CHARS if prefix_chars is None else prefix_chars
+        self._sec = array("q")
+        self._ms = array("q")
+        self._nlen = array("Q")
+        self._keys = _Texts(packed=True)
+        self._ids = _Texts()
+        self._notes: list[Note] = []  # kept notes (not light)
+        self._mentions: dict[int, list[_NoteMention]] = {}  # light: notes with mentions
+        self._unusable: list[str] = []  # ids of notes without time or text: never matched
+        self._used = bytearray()
+        self._order: array | None = None  # note numbers by second (built on first use)
+        self._secs: array | None = None
+        self._full: dict[int, str] | None = None  # light: whole texts, once reloaded
+        self._bits: bytearray | None = None
 
     def add(self, note: Note) -> None:
         when = parse_iso(note.createdAt)
         if when is None or note.core is None or not note.core.text:
-            self.unusable.append(note)
+            self._unusable.append(note.noteTweetId or "")
             return
-        self.by_second.setdefault(int(when.timestamp()), []).append(note)
+        norm = _note_norm(note)
+        self._sec.append(int(when.timestamp()))
+        self._ms.append(int(when.timestamp() * 1000))
+        self._nlen.append(len(norm))
+        self._keys.append(norm[: self._limit])
+        self._ids.append(note.noteTweetId or "")
+        self._used.append(0)
+        self._order = self._bits = None
+        if not self._light:
+            self._notes.append(note)
+        elif note.core.mentions:
+            self._mentions[len(self._sec) - 1] = note.core.mentions
 
     def __len__(self) -> int:
-        return sum(len(v) for v in self.by_second.values())
+        return len(self._sec)
 
     def __bool__(self) -> bool:
-        return bool(self.by_second)
+        return len(self._sec) > 0
 
-    def unmatched(self) -> list[Note]:
-        """Notes no post took (their post is absent, or its text differs), then unusable ones."""
-        left = [n for notes in self.by_second.values() for n in notes if id(n) not in self.used]
-        return [*left, *self.unusable]
+    def _sorted(self) -> tuple[array, array]:
+        if self._order is None or self._secs is None:
+            sec = self._sec
+            self._order = array("Q", sorted(range(len(sec)), key=sec.__getitem__))
+            self._secs = array("q", (sec[i] for i in self._order))
+        return self._order, self._secs
 
-    def _note(self, note: Note) -> tuple[str, str, int | None]:
-        """(expanded text, normalised text, creation millisecond), computed once."""
-        key = id(note)
-        cached = self._texts.get(key)
-        if cached is None:
-            text = _note_text(note)
-            when = parse_iso(note.createdAt)
-            ms = int(when.timestamp() * 1000) if when else None
-            cached = self._texts[key] = (text, _norm(_LEAD.sub("", text, count=1)), ms)
-        return cached
+    def near_bits(self) -> bytearray:
+        """Bit `s & NEAR_MASK` set for every second `s` within one of a note's.
+
+        A clear bit means `near(s)` is false: one lookup instead of a search.
+        """
+        if self._bits is None:
+            bits = bytearray((NEAR_MASK + 1) >> 3)
+            for s in self._sec:
+                for d in (-1, 0, 1):
+                    b = (s + d) & NEAR_MASK
+                    bits[b >> 3] |= 1 << (b & 7)
+            self._bits = bits
+        return self._bits
+
+    def near(self, second: int) -> bool:
+        """Whether a note was created within a second of `second` (matched or not)."""
+        secs = self._sorted()[1]
+        at = bisect.bisect_left(secs, second - 1)
+        return at < len(secs) and secs[at] <= second + 1
+
+    def _id(self, i: int) -> str:
+        return self._ids[i]
+
+    def unmatched(self) -> list[str]:
+        """Ids of the notes no post took (their post is absent, or its text differs),
+        then of the unusable ones; "?" for a note without an id."""
+        rank: dict[int, int] = {}
+        for s in self._sec:
+            rank.setdefault(s, len(rank))
+        left = [i for i in range(len(self._sec)) if not self._used[i]]
+        left.sort(key=lambda i: rank[self._sec[i]])  # stable: by second first seen, then order
+        return [self._id(i) or "?" for i in left] + [n or "?" for n in self._unusable]
+
+    def _norm(self, i: int, whole: bool) -> str:
+        """Note `i`'s normalised text: its kept start, or (`whole`) all of it."""
+        if whole and self._nlen[i] > self._limit:
+            if not self._light:
+                return _note_norm(self._notes[i])
+            if self._full is None:
+                self._full = self._read_whole()
+            return self._full[i]
+        return self._keys[i]
+
+    def _read_whole(self) -> dict[int, str]:
+        """Whole normalised texts of the notes longer than the kept start (read again)."""
+        if self._reload is None:
+            raise ValueError("this note index cannot compare texts this long")
+        out: dict[int, str] = {}
+        i = 0
+        for note in self._reload():
+            if parse_iso(note.createdAt) is None or note.core is None or not note.core.text:
+                continue
+            if i < len(self._nlen) and self._nlen[i] > self._limit:
+                out[i] = _note_norm(note)
+            i += 1
+        if i != len(self._nlen):
+            raise ValueError("the notes changed while being read again")
+        return out
+
+    def note(self, i: int) -> Note:
+        """Note `i`, as kept (or, light, its id and mentions)."""
+        if not self._light:
+            return self._notes[i]
+        return Note(
+            noteTweetId=self._id(i) or None,
+            core=_NoteCore(text=None, mentions=self._mentions.get(i)),
+        )
+
+    def body(self, note: Note) -> str:
+        """A matched note's text, links expanded ("" for a light index's note)."""
+        return _note_text(note) if note.core is not None and note.core.text else ""
 
     def match(
         self, created: datetime | None, truncated: str, tid: str = ""
     ) -> tuple[str, Note] | None:
         """The note whose text continues `truncated` (already expanded and unescaped)."""
-        if created is None or not self.by_second:
+        if created is None or not self._sec:
             return None
         second = int(created.timestamp())
-        candidates = [
-            note
-            for s in (second, second - 1, second + 1)
-            for note in self.by_second.get(s, ())
-            if id(note) not in self.used
-        ]
+        order, secs = self._sorted()
+        used = self._used
+        candidates = []
+        for s in (second, second - 1, second + 1):
+            at = bisect.bisect_left(secs, s)
+            while at < len(secs) and secs[at] == s:
+                if not used[order[at]]:
+                    candidates.append(order[at])
+                at += 1
         if not candidates:
             return None
         lead_m = _LEAD.match(truncated)
@@ -543,24 +728,32 @@ class NoteIndex:
         if not head or (not cut and len(head) < BARE_MIN_CHARS):
             return None
         probe = head.rsplit(" ", 1)[0] if " " in head else head  # the last word may be cut
+        # Comparing with the kept starts is exact while the head is no longer.
+        whole = len(head) > self._limit
         post_ms = _snowflake_ms(tid)
         best: tuple[int, int] | None = None
-        found: Note | None = None
-        for note in candidates:
-            _text, norm, ms = self._note(note)  # leading mentions set aside on both sides
+        found: int | None = None
+        for i in candidates:
+            norm = self._norm(i, whole)  # leading mentions set aside on both sides
             if not norm.startswith(probe):
                 continue
             shared = _common_prefix(norm, head)
-            if not cut and len(norm) <= len(head):
+            if not cut and self._nlen[i] <= len(head):
                 continue  # not truncated: a note must say more than its post
-            gap = abs(ms - post_ms) if (ms is not None and post_ms is not None) else 0
+            ms = self._ms[i]
+            gap = abs(ms - post_ms) if post_ms is not None else 0
             score = (shared, -gap)
             if best is None or score > best:
-                best, found = score, note
+                best, found = score, i
         if found is None:
             return None
-        self.used.add(id(found))
-        return lead, found
+        used[found] = 1
+        return lead, self.note(found)
+
+
+def _note_norm(note: Note) -> str:
+    """A note's text as matching compares it: links expanded then set aside, no leading mentions."""
+    return _norm(_LEAD.sub("", _note_text(note), count=1))
 
 
 def _note_text(note: Note) -> str:
@@ -766,7 +959,7 @@ def build_post(
         found = ctx.notes.match(created, text, tid)
         if found:
             lead, note = found
-            body = ctx.notes._note(note)[0]
+            body = ctx.notes.body(note)
             text = body if (not lead or body.startswith(lead.strip())) else lead + body
             core = note.core
             assert core is not None

@@ -165,6 +165,6 @@ def _print_summary(console: Console, s: dict) -> None:
 
 def _threads() -> bool:
     """The HIRONDELLE_ARCHIVE_THREADS setting, read without starting Django."""
-    from hirondelle.config import get_settings
+    from hirondelle.config import archive_threads
 
-    return get_settings().archive_threads
+    return archive_threads()

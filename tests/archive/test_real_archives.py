@@ -150,6 +150,36 @@ def test_every_truncated_form_gets_its_note(tmp_path, form) -> None:
     assert stats.notes_unmatched == []
 
 
+@pytest.mark.parametrize("lead", ["words then ", ""])
+def test_a_long_post_cut_right_after_a_link_gets_its_note(tmp_path, lead) -> None:
+    """X glues the `…` to a link when the cut falls just after it; with nothing but
+    links before the cut, only the time is left to match by (hypothesis found it)."""
+    links = [f"https://example.org/page-{i}?a=x&b=2" for i in range(7)]
+    opening = lead + " ".join(links)
+    assert 240 < len(opening) < 260  # the generator cuts at the last space before 260
+    long = TweetSpec(
+        id=_ids_in_one_second(1)[0],
+        created_at=SECOND,
+        text=f"{opening} {'longword' * 4} {_words('tail')}",  # the cut cannot reach it
+        urls=tuple(links),
+        long=True,
+    )
+    spec = ArchiveSpec(account=ME, tweets=[long])
+    full_text = json.loads(render_files(spec)["data/tweets.js"].partition(b"=")[2])[0]["tweet"][
+        "full_text"
+    ]
+    assert re.search(r"https://t\.co/\w+…$", full_text)
+    path = write_archive(tmp_path, spec)
+    with open_archive(path) as archive:
+        stats = PostStats()
+        (post,) = list(archive.posts(stats=stats))
+    assert post.is_long
+    assert post.text == long.text
+    assert stats.notes_unmatched == []
+    with open_archive(path) as archive:
+        assert summarize(archive) == summarize(archive, fast=False)
+
+
 def test_a_thread_posted_in_one_second_gets_each_note_right(tmp_path) -> None:
     """Four long posts and a short one of one thread, all in one second, every form."""
     ids = _ids_in_one_second(5)

@@ -436,7 +436,8 @@ _QUOTE = re.compile(
 )
 _SOURCE = re.compile(r">([^<]*)</a>")
 _LEAD = re.compile(r"^(?:@\w+\s+)+")
-_NORM_URL = re.compile(r"https?://\S+")
+#: A link ends before a `…`: X glues the ellipsis to a link the cut fell just after.
+_NORM_URL = re.compile(r"https?://[^\s…]+")
 
 
 def _norm(text: str) -> str:
@@ -725,8 +726,9 @@ class NoteIndex:
         head = _norm(truncated[len(lead) :])  # links set aside, wherever they are
         cut = head.endswith("…")
         head = head.rstrip("…").rstrip()
-        if not head or (not cut and len(head) < BARE_MIN_CHARS):
+        if not cut and len(head) < BARE_MIN_CHARS:
             return None
+        # An empty head (nothing but links before the `…`) matches by time alone.
         probe = head.rsplit(" ", 1)[0] if " " in head else head  # the last word may be cut
         # Comparing with the kept starts is exact while the head is no longer.
         whole = len(head) > self._limit

@@ -267,10 +267,13 @@ def _merge(cursor, publisher, created_by, consent_source: str) -> MergeStats:
     )
 
     # Network accounts: one per (network, handle), with the last URI given for it.
+    # Grouping needs equal bytes only: COLLATE "C" spares the sort the locale's
+    # comparisons (the database's collation is deterministic, so same groups).
+    c = ' COLLATE "C"' if pg else ""
     cursor.execute(
         _tmp("hd_want") + "SELECT network, handle, uri, seq FROM (SELECT network, handle, uri, "
-        "seq, row_number() OVER (PARTITION BY network, handle ORDER BY (uri <> '') DESC, seq DESC) "
-        "AS rn FROM hd_stage) t WHERE rn = 1"
+        f"seq, row_number() OVER (PARTITION BY network{c}, handle{c} "
+        "ORDER BY (uri <> '') DESC, seq DESC) AS rn FROM hd_stage) t WHERE rn = 1"
     )
     # By URI first; else the handle's holder when it has no URI yet or none is given.
     cursor.execute(
@@ -329,15 +332,30 @@ def _merge(cursor, publisher, created_by, consent_source: str) -> MergeStats:
         _tmp("hd_best") + "SELECT t.x_id, t.acct, t.network, t.evidence, t.strength, "
         "t.asserted_by, t.asserted_at, t.proven, l.id AS link_id, CASE WHEN l.id IS NULL "
         "THEN 'n' WHEN t.strength > l.strength OR (t.strength = l.strength AND "
-        "t.asserted_at > l.asserted_at) THEN 's' ELSE 'u' END AS kind FROM (SELECT s.x_id, "
-        "m.acct, s.network, s.evidence, s.strength, s.asserted_by, s.asserted_at, s.proven "
-        "FROM (SELECT x_id, network, handle, evidence, strength, asserted_by, asserted_at, "
-        "proven, row_number() OVER (PARTITION BY x_id, network, handle ORDER BY strength DESC, "
-        "asserted_at DESC, seq) AS rn FROM hd_stage) s JOIN hd_map m "
-        "ON m.network = s.network AND m.handle = s.handle WHERE s.rn = 1) t "
+        "t.asserted_at > l.asserted_at) THEN 's' ELSE 'u' END AS kind, t.n FROM (SELECT s.x_id, "
+        "m.acct, s.network, s.evidence, s.strength, s.asserted_by, s.asserted_at, s.proven"
+        f", s.n FROM (SELECT r.*, count(*) OVER (PARTITION BY x_id, network{c}) AS n FROM "
+        "(SELECT x_id, network, handle, evidence, strength, asserted_by, asserted_at, "
+        f"proven, row_number() OVER (PARTITION BY x_id, network{c}, handle{c} ORDER BY "
+        "strength DESC, asserted_at DESC, seq) AS rn FROM hd_stage) r WHERE r.rn = 1) s "
+        "JOIN hd_map m ON m.network = s.network AND m.handle = s.handle) t "
         "LEFT JOIN identity_link l ON l.x_account_id = t.x_id AND l.network_account_id = t.acct"
     )
     cursor.execute(_tmp("hd_changed") + "SELECT x_id FROM hd_best WHERE kind <> 'u'")
+    # Settling: only groups a link is added to or strengthened in can change
+    # (every other one was settled when it last changed); of those, only
+    # groups the rows name two or more accounts in, or that already hold
+    # another link not rejected, need a look. Found before the new links go
+    # in: on a fresh directory, a look at an empty table rather than at
+    # every link just inserted.
+    cursor.execute(
+        _tmp("hd_groups") + "SELECT x_id AS x, network FROM hd_best WHERE kind <> 'u' AND n > 1 "
+        "UNION SELECT b.x_id, b.network FROM hd_best b JOIN identity_link l "
+        "ON l.x_account_id = b.x_id AND l.network = b.network "
+        "WHERE b.kind <> 'u' AND b.n = 1 AND l.state <> 'rejected'"
+    )
+    if pg:
+        cursor.execute("ANALYZE hd_groups")
     publisher_id = publisher.pk if publisher else None
     cursor.execute(
         "UPDATE identity_link SET evidence = b.evidence, strength = b.strength, "
@@ -371,7 +389,9 @@ def _merge(cursor, publisher, created_by, consent_source: str) -> MergeStats:
             "findable, followable, follows, max(seq) FROM hd_stage WHERE has_consent "
             "GROUP BY x_id) t WHERE true"
         )
-    cursor.execute(
+    # Which consents changed: kept in SQL on PostgreSQL (millions of ids need
+    # not cross to Python twice); SQLite has no INSERT in a WITH.
+    upsert = (
         "INSERT INTO identity_consent (x_account_id, findable, auto_followable, "
         f"auto_follow_arrivals, source, given_by_id, updated_at) {source} "
         "ON CONFLICT (x_account_id) DO UPDATE SET findable = excluded.findable, "
@@ -380,20 +400,19 @@ def _merge(cursor, publisher, created_by, consent_source: str) -> MergeStats:
         "WHERE identity_consent.source <> 'local' AND (identity_consent.findable <> "
         "excluded.findable OR identity_consent.auto_followable <> excluded.auto_followable "
         "OR identity_consent.auto_follow_arrivals <> excluded.auto_follow_arrivals "
-        "OR identity_consent.source <> excluded.source) RETURNING x_account_id",
-        [consent_source, at],
+        "OR identity_consent.source <> excluded.source) RETURNING x_account_id"
     )
-    consented = {x for (x,) in cursor.fetchall()}
+    consented: set[int] = set()
+    if pg:
+        cursor.execute(
+            f"WITH c AS ({upsert}) INSERT INTO hd_changed SELECT x_account_id FROM c",
+            [consent_source, at],
+        )
+    else:
+        cursor.execute(upsert, [consent_source, at])
+        consented = {x for (x,) in cursor.fetchall()}
 
-    # Settling: only groups a link was added to or strengthened in can change
-    # (every other one was settled when it last changed); of those, only
-    # groups of two or more links, or one not current, need a look.
-    cursor.execute(
-        _tmp("hd_groups") + "SELECT x_account_id AS x, network FROM identity_link "
-        "WHERE state <> 'rejected' AND x_account_id IN (SELECT x_id FROM hd_changed) "
-        "GROUP BY x_account_id, network HAVING count(*) > 1 OR min(state) <> 'current' "
-        "OR max(state) <> 'current'"
-    )
+    # Settling the groups found above: states, then conflict rows.
     cursor.execute(
         _tmp("hd_settle") + "SELECT id, x, network, state, strength, top, n, "
         "CASE WHEN strength < top THEN 'superseded' WHEN same = 1 THEN 'current' "

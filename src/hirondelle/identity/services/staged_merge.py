@@ -303,13 +303,29 @@ def _merge(cursor, publisher, created_by, consent_source: str) -> MergeStats:
         "WHERE identity_networkaccount.id = a.acct AND (identity_networkaccount.handle <> "
         "a.handle OR (a.uri <> '' AND identity_networkaccount.uri <> a.uri))"
     )
+    # New accounts in the order of the rows (ids follow the file, so the
+    # links inserted in X-account order below meet them in order when the
+    # file is sorted by X account, as exports are). On PostgreSQL their ids
+    # go straight into the map; SQLite has no INSERT in a WITH, so it looks
+    # them up after.
+    if pg:
+        cursor.execute(
+            _tmp("hd_map") + "SELECT network, handle, acct FROM hd_acct WHERE acct IS NOT NULL"
+        )
+    insert = (
+        "INSERT INTO identity_networkaccount (network, handle, uri, updated_at) "
+        "SELECT network, handle, uri, %s FROM hd_acct WHERE acct IS NULL ORDER BY seq"
+    )
     try:
         with transaction.atomic():
-            cursor.execute(
-                "INSERT INTO identity_networkaccount (network, handle, uri, updated_at) "
-                "SELECT network, handle, uri, %s FROM hd_acct WHERE acct IS NULL ORDER BY seq",
-                [at],
-            )
+            if pg:
+                cursor.execute(
+                    f"WITH n AS ({insert} RETURNING network, handle, id) "
+                    "INSERT INTO hd_map SELECT network, handle, id FROM n",
+                    [at],
+                )
+            else:
+                cursor.execute(insert, [at])
     except IntegrityError:  # a URI given for two new handles (the unique URI index says so)
         cursor.execute(
             "SELECT min(handle), max(handle) FROM hd_acct WHERE acct IS NULL AND uri <> '' "
@@ -319,13 +335,14 @@ def _merge(cursor, publisher, created_by, consent_source: str) -> MergeStats:
         raise InvalidLink(
             f"{dup[0]!r} and {dup[1]!r} name the same account: it has one handle."
         ) from None
-    cursor.execute(
-        _tmp("hd_map") + "SELECT a.network, a.handle, COALESCE(a.acct, n.id) AS acct "
-        "FROM hd_acct a LEFT JOIN identity_networkaccount n ON a.acct IS NULL "
-        "AND n.network = a.network AND n.handle = a.handle"
-    )
     if pg:
         cursor.execute("ANALYZE hd_map")
+    else:
+        cursor.execute(
+            _tmp("hd_map") + "SELECT a.network, a.handle, COALESCE(a.acct, n.id) AS acct "
+            "FROM hd_acct a LEFT JOIN identity_networkaccount n ON a.acct IS NULL "
+            "AND n.network = a.network AND n.handle = a.handle"
+        )
 
     # Links: the best assertion per (X account, network account), beside the link it meets.
     cursor.execute(

@@ -387,3 +387,42 @@ def test_two_handles_for_one_known_account_are_refused_whole():
     with pytest.raises(InvalidLink, match="name the same account"):
         merge_links_staged(rows)
     assert _db_state() == before
+
+
+def test_a_new_link_beside_an_earlier_one_is_settled_and_beside_a_rejected_one_stands():
+    """The groups to settle are found from the rows and the links already there.
+
+    A link added to a group that holds an earlier link (not in these rows)
+    must be weighed against it; a group whose only earlier link is rejected
+    gets a lone current link and no conflict; two accounts named for one X
+    account in the same rows are weighed against each other.
+    """
+    from hirondelle.identity.services.directory import reject_link
+
+    def row(x: int, handle: str, evidence: str) -> LinkRow:
+        return LinkRow.make(x, "mastodon", handle, evidence=evidence, asserted_by="t")
+
+    merge_links_staged([row(1, "a@m.example", "domain"), row(2, "b@m.example", "domain")])
+    reject_link(Link.objects.get(x_account_id=2))
+    merge_links_staged(
+        [
+            row(1, "a2@m.example", "domain"),  # ties the earlier link: both contested
+            row(2, "b2@m.example", "self"),  # beside a rejected link only
+            row(3, "c@m.example", "roster"),  # two accounts for x 3 in the same rows
+            row(3, "c2@m.example", "self"),
+        ]
+    )
+    states = {
+        (x, h): s
+        for x, h, s in Link.objects.values_list("x_account_id", "network_account__handle", "state")
+    }
+    assert states == {
+        (1, "a@m.example"): Link.State.CONTESTED,
+        (1, "a2@m.example"): Link.State.CONTESTED,
+        (2, "b@m.example"): Link.State.REJECTED,
+        (2, "b2@m.example"): Link.State.CURRENT,
+        (3, "c@m.example"): Link.State.CURRENT,
+        (3, "c2@m.example"): Link.State.SUPERSEDED,
+    }
+    conflicts = dict(LinkConflict.objects.values_list("x_account_id", "contenders"))
+    assert conflicts == {1: 2, 3: 2}

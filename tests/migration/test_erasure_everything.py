@@ -20,6 +20,7 @@ from django_tasks_db.models import DBTaskResult
 from hirondelle.identity.models import AccountAvatar, ImpersonationReport, Link, NetworkAccount
 from hirondelle.identity.services.directory import assert_link, set_consent
 from hirondelle.identity.services.reports import report_link
+from hirondelle.identity.signals import pack_x_ids
 from hirondelle.migration.models import (
     CandidateFace,
     ConnectedAccount,
@@ -40,7 +41,7 @@ from hirondelle.portal.models import (
     NotificationPreference,
     ReviewChoice,
 )
-from hirondelle.portal.tasks import import_upload, notify_person
+from hirondelle.portal.tasks import import_upload, notice_arrivals, notify_person
 from tests.support.x_archive import sample_spec, write_archive
 
 pytestmark = pytest.mark.django_db
@@ -189,6 +190,10 @@ def test_delete_everything_leaves_no_row_of_the_person(django_user_model, tmp_pa
     import_upload.enqueue(str(upload.pk))
     queue_arrivals_task.enqueue([int(spec.account.id)])
     mixed = queue_arrivals_task.enqueue([int(spec.account.id), int(bob_spec.following[1])])
+    # As the directory's signal queues them: ids packed in one string.
+    notice_arrivals.enqueue(pack_x_ids([int(spec.account.id)]))
+    bobs = [int(bob_spec.following[2]), int(bob_spec.following[3])]
+    packed = notice_arrivals.enqueue(pack_x_ids([bobs[0], int(spec.account.id), bobs[1]]))
     session = SessionStore()
     session["_auth_user_id"] = str(alice.pk)  # signed in on another browser
     session.create()
@@ -212,8 +217,10 @@ def test_delete_everything_leaves_no_row_of_the_person(django_user_model, tmp_pa
     assert after[kept_report] - before[kept_report] == {
         r for r in after[kept_report] if r[0] == str(report.pk)
     }
-    [left] = DBTaskResult.objects.all()
-    assert str(left.id) == str(mixed.id)
-    assert left.args_kwargs["args"] == [[int(bob_spec.following[1])]]
+    left = {str(t.id): t.args_kwargs["args"] for t in DBTaskResult.objects.all()}
+    assert left == {
+        str(mixed.id): [[int(bob_spec.following[1])]],
+        str(packed.id): [pack_x_ids(bobs)],
+    }
     assert not upload_dir(alice).exists()
     assert Link.objects.get(pk=shared.pk).state == Link.State.CURRENT  # the City wins again

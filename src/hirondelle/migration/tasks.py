@@ -59,11 +59,15 @@ def advance_account(account_id: int) -> dict:
 
 
 @task()
-def queue_arrivals_task(x_ids: list[int]) -> int:
-    """Queue follows of newly arrived people, then wake the accounts concerned."""
+def queue_arrivals_task(x_ids: list[int] | str) -> int:
+    """Queue follows of newly arrived people, then wake the accounts concerned.
+
+    `x_ids` comes packed (`identity.signals.pack_x_ids`) or as a list.
+    """
+    from hirondelle.identity.signals import unpack_x_ids
     from hirondelle.migration.services.arrivals import queue_arrivals
 
-    accounts = queue_arrivals(x_ids)
+    accounts = queue_arrivals(unpack_x_ids(x_ids))
     for account in accounts:
         schedule(account)
     return len(accounts)
@@ -77,9 +81,11 @@ def on_directory_changed(sender, *, x_ids: list[int], **kwargs) -> None:
     """Signal receiver: look for arrivals after the transaction commits."""
     from django.db import transaction
 
+    from hirondelle.identity.signals import pack_x_ids
+
     ids = list(x_ids)
     for start in range(0, len(ids), ARRIVAL_CHUNK):
-        chunk = ids[start : start + ARRIVAL_CHUNK]
+        chunk = pack_x_ids(ids[start : start + ARRIVAL_CHUNK])
         transaction.on_commit(lambda chunk=chunk: queue_arrivals_task.enqueue(chunk))
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from hirondelle.archive import ArchiveError
+from hirondelle.identity.signals import pack_x_ids, unpack_x_ids
 from hirondelle.migration.services.importing import POST_DATA, ImportRefused, import_archive
 from hirondelle.migration.services.running import hold_period
 from hirondelle.portal.models import ArchiveUpload, NotificationPreference
@@ -129,9 +130,12 @@ def notify_person(user_id: int) -> dict:
 
 
 @task()
-def notice_arrivals(x_ids: list[int]) -> int:
-    """Arrivals happened: wake the opted-in people whose X graph holds them."""
-    people = people_to_notify(x_ids)
+def notice_arrivals(x_ids: list[int] | str) -> int:
+    """Arrivals happened: wake the opted-in people whose X graph holds them.
+
+    `x_ids` comes packed (`identity.signals.pack_x_ids`) or as a list.
+    """
+    people = people_to_notify(unpack_x_ids(x_ids))
     # Also wake whoever a killed worker left waiting: arrivals are frequent
     # on a portal, so this is the sweep, with no timer to run.
     for user_id in {*people, *forgotten_people()}:
@@ -147,7 +151,7 @@ def on_directory_changed(sender, *, x_ids: list[int], **kwargs) -> None:
     """Signal receiver: look for people to tell once the transaction commits."""
     ids = list(x_ids)
     for start in range(0, len(ids), NOTICE_CHUNK):
-        chunk = ids[start : start + NOTICE_CHUNK]
+        chunk = pack_x_ids(ids[start : start + NOTICE_CHUNK])
         transaction.on_commit(lambda chunk=chunk: notice_arrivals.enqueue(chunk))
 
 

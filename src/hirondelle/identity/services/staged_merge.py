@@ -21,6 +21,13 @@ same rules as `merge_links`:
 
 Runs in the caller's transaction (all or nothing) and sends
 `directory_changed` once with the X accounts whose links or consent changed.
+
+At ten million links the order of the inserts matters more than their
+number: links go in X-account order and new network accounts in file
+order (exports are sorted by X account), so index pages and the foreign-key
+checks at commit walk the tables in order instead of missing the cache on
+every row, as the hash order of the joins made them do. On PostgreSQL the
+transaction gets 64 MB of work_mem for its sorts and hashes.
 """
 
 from __future__ import annotations
@@ -173,13 +180,36 @@ def merge_staged(
     with transaction.atomic(), connection.cursor() as cursor:
         for name in _TEMP:
             cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        work_mem = _raise_work_mem(cursor)
         _stage(cursor, rows, chunk)
         stats = _merge(cursor, publisher, created_by, consent_source)
+        if work_mem is not None:  # back to what the caller's transaction had
+            cursor.execute("SELECT set_config('work_mem', %s, true)", [work_mem])
         if not _pg():
             for name in _TEMP:
                 cursor.execute(f"DROP TABLE IF EXISTS {name}")
     directory_changed.send(sender=Link, x_ids=sorted(stats.x_ids))
     return stats
+
+
+#: PostgreSQL's default work_mem (4 MB) makes every sort and hash of a
+#: ten-million-row merge spill to disk in hundreds of runs and batches.
+_WORK_MEM = 64 * 1024 * 1024
+
+
+def _raise_work_mem(cursor) -> str | None:
+    """On PostgreSQL, give this transaction 64 MB per sort or hash when it has less.
+
+    Returns the setting to put back, or None when nothing was changed.
+    """
+    if not _pg():
+        return None
+    cursor.execute("SELECT current_setting('work_mem'), pg_size_bytes(current_setting('work_mem'))")
+    old, size = cursor.fetchone()
+    if size >= _WORK_MEM:
+        return None
+    cursor.execute(f"SET LOCAL work_mem = '{_WORK_MEM // (1024 * 1024)}MB'")
+    return old
 
 
 def _stage(cursor, rows: Iterable[tuple], chunk: int) -> None:
@@ -244,14 +274,17 @@ def _merge(cursor, publisher, created_by, consent_source: str) -> MergeStats:
     )
 
     # Network accounts: one per (network, handle), with the last URI given for it.
+    # Grouping needs equal bytes only: COLLATE "C" spares the sort the locale's
+    # comparisons (the database's collation is deterministic, so same groups).
+    c = ' COLLATE "C"' if pg else ""
     cursor.execute(
-        _tmp("hd_want") + "SELECT network, handle, uri FROM (SELECT network, handle, uri, "
-        "row_number() OVER (PARTITION BY network, handle ORDER BY (uri <> '') DESC, seq DESC) "
-        "AS rn FROM hd_stage) t WHERE rn = 1"
+        _tmp("hd_want") + "SELECT network, handle, uri, seq FROM (SELECT network, handle, uri, "
+        f"seq, row_number() OVER (PARTITION BY network{c}, handle{c} "
+        "ORDER BY (uri <> '') DESC, seq DESC) AS rn FROM hd_stage) t WHERE rn = 1"
     )
     # By URI first; else the handle's holder when it has no URI yet or none is given.
     cursor.execute(
-        _tmp("hd_acct") + "SELECT w.network, w.handle, w.uri, h.id AS holder, "
+        _tmp("hd_acct") + "SELECT w.network, w.handle, w.uri, w.seq, h.id AS holder, "
         "CASE WHEN w.uri <> '' THEN COALESCE(u.id, CASE WHEN h.uri = '' THEN h.id END) "
         "ELSE h.id END AS acct FROM hd_want w "
         "LEFT JOIN identity_networkaccount u ON u.network = w.network AND u.uri = w.uri "
@@ -277,13 +310,29 @@ def _merge(cursor, publisher, created_by, consent_source: str) -> MergeStats:
         "WHERE identity_networkaccount.id = a.acct AND (identity_networkaccount.handle <> "
         "a.handle OR (a.uri <> '' AND identity_networkaccount.uri <> a.uri))"
     )
+    # New accounts in the order of the rows (ids follow the file, so the
+    # links inserted in X-account order below meet them in order when the
+    # file is sorted by X account, as exports are). On PostgreSQL their ids
+    # go straight into the map; SQLite has no INSERT in a WITH, so it looks
+    # them up after.
+    if pg:
+        cursor.execute(
+            _tmp("hd_map") + "SELECT network, handle, acct FROM hd_acct WHERE acct IS NOT NULL"
+        )
+    insert = (
+        "INSERT INTO identity_networkaccount (network, handle, uri, updated_at) "
+        "SELECT network, handle, uri, %s FROM hd_acct WHERE acct IS NULL ORDER BY seq"
+    )
     try:
         with transaction.atomic():
-            cursor.execute(
-                "INSERT INTO identity_networkaccount (network, handle, uri, updated_at) "
-                "SELECT network, handle, uri, %s FROM hd_acct WHERE acct IS NULL",
-                [at],
-            )
+            if pg:
+                cursor.execute(
+                    f"WITH n AS ({insert} RETURNING network, handle, id) "
+                    "INSERT INTO hd_map SELECT network, handle, id FROM n",
+                    [at],
+                )
+            else:
+                cursor.execute(insert, [at])
     except IntegrityError:  # a URI given for two new handles (the unique URI index says so)
         cursor.execute(
             "SELECT min(handle), max(handle) FROM hd_acct WHERE acct IS NULL AND uri <> '' "
@@ -293,28 +342,44 @@ def _merge(cursor, publisher, created_by, consent_source: str) -> MergeStats:
         raise InvalidLink(
             f"{dup[0]!r} and {dup[1]!r} name the same account: it has one handle."
         ) from None
-    cursor.execute(
-        _tmp("hd_map") + "SELECT a.network, a.handle, COALESCE(a.acct, n.id) AS acct "
-        "FROM hd_acct a LEFT JOIN identity_networkaccount n ON a.acct IS NULL "
-        "AND n.network = a.network AND n.handle = a.handle"
-    )
     if pg:
         cursor.execute("ANALYZE hd_map")
+    else:
+        cursor.execute(
+            _tmp("hd_map") + "SELECT a.network, a.handle, COALESCE(a.acct, n.id) AS acct "
+            "FROM hd_acct a LEFT JOIN identity_networkaccount n ON a.acct IS NULL "
+            "AND n.network = a.network AND n.handle = a.handle"
+        )
 
     # Links: the best assertion per (X account, network account), beside the link it meets.
     cursor.execute(
         _tmp("hd_best") + "SELECT t.x_id, t.acct, t.network, t.evidence, t.strength, "
         "t.asserted_by, t.asserted_at, t.proven, l.id AS link_id, CASE WHEN l.id IS NULL "
         "THEN 'n' WHEN t.strength > l.strength OR (t.strength = l.strength AND "
-        "t.asserted_at > l.asserted_at) THEN 's' ELSE 'u' END AS kind FROM (SELECT s.x_id, "
-        "m.acct, s.network, s.evidence, s.strength, s.asserted_by, s.asserted_at, s.proven "
-        "FROM (SELECT x_id, network, handle, evidence, strength, asserted_by, asserted_at, "
-        "proven, row_number() OVER (PARTITION BY x_id, network, handle ORDER BY strength DESC, "
-        "asserted_at DESC, seq) AS rn FROM hd_stage) s JOIN hd_map m "
-        "ON m.network = s.network AND m.handle = s.handle WHERE s.rn = 1) t "
+        "t.asserted_at > l.asserted_at) THEN 's' ELSE 'u' END AS kind, t.n FROM (SELECT s.x_id, "
+        "m.acct, s.network, s.evidence, s.strength, s.asserted_by, s.asserted_at, s.proven"
+        f", s.n FROM (SELECT r.*, count(*) OVER (PARTITION BY x_id, network{c}) AS n FROM "
+        "(SELECT x_id, network, handle, evidence, strength, asserted_by, asserted_at, "
+        f"proven, row_number() OVER (PARTITION BY x_id, network{c}, handle{c} ORDER BY "
+        "strength DESC, asserted_at DESC, seq) AS rn FROM hd_stage) r WHERE r.rn = 1) s "
+        "JOIN hd_map m ON m.network = s.network AND m.handle = s.handle) t "
         "LEFT JOIN identity_link l ON l.x_account_id = t.x_id AND l.network_account_id = t.acct"
     )
     cursor.execute(_tmp("hd_changed") + "SELECT x_id FROM hd_best WHERE kind <> 'u'")
+    # Settling: only groups a link is added to or strengthened in can change
+    # (every other one was settled when it last changed); of those, only
+    # groups the rows name two or more accounts in, or that already hold
+    # another link not rejected, need a look. Found before the new links go
+    # in: on a fresh directory, a look at an empty table rather than at
+    # every link just inserted.
+    cursor.execute(
+        _tmp("hd_groups") + "SELECT x_id AS x, network FROM hd_best WHERE kind <> 'u' AND n > 1 "
+        "UNION SELECT b.x_id, b.network FROM hd_best b JOIN identity_link l "
+        "ON l.x_account_id = b.x_id AND l.network = b.network "
+        "WHERE b.kind <> 'u' AND b.n = 1 AND l.state <> 'rejected'"
+    )
+    if pg:
+        cursor.execute("ANALYZE hd_groups")
     publisher_id = publisher.pk if publisher else None
     cursor.execute(
         "UPDATE identity_link SET evidence = b.evidence, strength = b.strength, "
@@ -328,7 +393,7 @@ def _merge(cursor, publisher, created_by, consent_source: str) -> MergeStats:
         "INSERT INTO identity_link (x_account_id, network, network_account_id, evidence, "
         "strength, state, asserted_by, asserted_at, x_username, publisher_id, created_by_id, "
         "updated_at) SELECT x_id, network, acct, evidence, strength, 'current', asserted_by, "
-        "asserted_at, proven, %s, %s, %s FROM hd_best WHERE kind = 'n'",
+        "asserted_at, proven, %s, %s, %s FROM hd_best WHERE kind = 'n' ORDER BY x_id, acct",
         [publisher_id, created_by.pk if created_by else None, at],
     )
     stats.created = max(cursor.rowcount, 0)
@@ -348,7 +413,9 @@ def _merge(cursor, publisher, created_by, consent_source: str) -> MergeStats:
             "findable, followable, follows, max(seq) FROM hd_stage WHERE has_consent "
             "GROUP BY x_id) t WHERE true"
         )
-    cursor.execute(
+    # Which consents changed: kept in SQL on PostgreSQL (millions of ids need
+    # not cross to Python twice); SQLite has no INSERT in a WITH.
+    upsert = (
         "INSERT INTO identity_consent (x_account_id, findable, auto_followable, "
         f"auto_follow_arrivals, source, given_by_id, updated_at) {source} "
         "ON CONFLICT (x_account_id) DO UPDATE SET findable = excluded.findable, "
@@ -357,20 +424,19 @@ def _merge(cursor, publisher, created_by, consent_source: str) -> MergeStats:
         "WHERE identity_consent.source <> 'local' AND (identity_consent.findable <> "
         "excluded.findable OR identity_consent.auto_followable <> excluded.auto_followable "
         "OR identity_consent.auto_follow_arrivals <> excluded.auto_follow_arrivals "
-        "OR identity_consent.source <> excluded.source) RETURNING x_account_id",
-        [consent_source, at],
+        "OR identity_consent.source <> excluded.source) RETURNING x_account_id"
     )
-    consented = {x for (x,) in cursor.fetchall()}
+    consented: set[int] = set()
+    if pg:
+        cursor.execute(
+            f"WITH c AS ({upsert}) INSERT INTO hd_changed SELECT x_account_id FROM c",
+            [consent_source, at],
+        )
+    else:
+        cursor.execute(upsert, [consent_source, at])
+        consented = {x for (x,) in cursor.fetchall()}
 
-    # Settling: only groups a link was added to or strengthened in can change
-    # (every other one was settled when it last changed); of those, only
-    # groups of two or more links, or one not current, need a look.
-    cursor.execute(
-        _tmp("hd_groups") + "SELECT x_account_id AS x, network FROM identity_link "
-        "WHERE state <> 'rejected' AND x_account_id IN (SELECT x_id FROM hd_changed) "
-        "GROUP BY x_account_id, network HAVING count(*) > 1 OR min(state) <> 'current' "
-        "OR max(state) <> 'current'"
-    )
+    # Settling the groups found above: states, then conflict rows.
     cursor.execute(
         _tmp("hd_settle") + "SELECT id, x, network, state, strength, top, n, "
         "CASE WHEN strength < top THEN 'superseded' WHEN same = 1 THEN 'current' "

@@ -36,6 +36,7 @@ from hirondelle.identity.models import (
     XAccount,
 )
 from hirondelle.identity.services.directory import settle
+from hirondelle.identity.signals import pack_x_ids, unpack_x_ids
 from hirondelle.migration.models import Migration
 from hirondelle.migration.services.accounts import disconnect_account, revoke_retired
 from hirondelle.migration.services.faces import forget_faces
@@ -123,12 +124,14 @@ def _forget_tasks(account_ids: list[int], user_id: int, upload_ids: list[str], x
     for task in DBTaskResult.objects.filter(task_path__in=_TASKS_BY_X_IDS).only(
         "id", "status", "args_kwargs"
     ):
-        listed = (task.args_kwargs.get("args") or [[]])[0]
+        packed = (task.args_kwargs.get("args") or [[]])[0]
+        listed = unpack_x_ids(packed)
         if not ids.intersection(listed):
             continue
         rest = [x for x in listed if x not in ids]
         if task.status == "READY" and rest:  # still to run for the others
-            task.args_kwargs = {**task.args_kwargs, "args": [rest]}
+            kept = pack_x_ids(rest) if isinstance(packed, str) else rest
+            task.args_kwargs = {**task.args_kwargs, "args": [kept]}
             task.save(update_fields=["args_kwargs"])
         else:
             task.delete()

@@ -1,6 +1,6 @@
 """The settings model (pydantic), loaded only when a command needs the settings.
 
-Kept apart from `hirondelle.config` so that importing that module costs no
+Kept apart from `hirondelle.config` itself so that importing it costs no
 pydantic (~15 MiB and 0.2 s): `archive inspect` reads one setting and
 nothing else. The environment is still read only through `config`.
 """

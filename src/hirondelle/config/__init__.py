@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from hirondelle._settings_model import Settings
+    from hirondelle.config.model import Settings
 
 __all__ = [
     "Settings",
@@ -41,7 +41,7 @@ ARCHIVE_THREADS_DEFAULT = False
 def __getattr__(name: str) -> Any:
     """`Settings` is loaded on first use: pydantic is not imported before it is needed."""
     if name == "Settings":
-        from hirondelle._settings_model import Settings
+        from hirondelle.config.model import Settings
 
         return Settings
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -128,7 +128,7 @@ def archive_threads() -> bool:
 
 @cache
 def get_settings() -> Settings:
-    from hirondelle._settings_model import Settings
+    from hirondelle.config.model import Settings
 
     known = {f"{ENV_PREFIX}{name}".upper() for name in Settings.model_fields}
     for name in os.environ:

@@ -616,7 +616,9 @@ def _statement_times():
         return run
 
     commit, hooks = connection._commit, connection.run_and_clear_commit_hooks
-    connection._commit = timed("COMMIT (deferred foreign-key checks)", commit)
+    connection._commit = timed(
+        "COMMIT (PostgreSQL runs the deferred foreign-key checks here)", commit
+    )
     connection.run_and_clear_commit_hooks = timed("on-commit callbacks (arrival tasks)", hooks)
     try:
         with connection.execute_wrapper(wrapper):

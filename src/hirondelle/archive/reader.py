@@ -625,6 +625,8 @@ class XArchive:
         """The long-post notes; `light` keeps only what counting needs (see `NoteIndex`)."""
 
         def again() -> Iterator[Note]:
+            # Not `_items`: reading the notes a second time must not move
+            # the progress count (`on_bytes`) a second time.
             for name in self._files.get("note-tweet", ()):
                 with self._open_data(name) as fh:
                     for batch in iter_batches(fh, name, NOTE_DECODER):

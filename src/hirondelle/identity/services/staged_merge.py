@@ -36,7 +36,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from itertools import islice
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from hirondelle.identity.models import Consent, Evidence, Link, PublisherKey, User
@@ -51,7 +51,7 @@ from hirondelle.identity.services.directory import (
 from hirondelle.identity.services.errors import InvalidLink
 from hirondelle.identity.signals import directory_changed
 
-__all__ = ["merge_links_staged", "merge_staged", "stage_row"]
+__all__ = ["HELD_REFERENCES", "merge_links_staged", "merge_staged", "stage_row"]
 
 _TEMP = (
     "hd_stage",
@@ -182,7 +182,11 @@ def merge_staged(
             cursor.execute(f"DROP TABLE IF EXISTS {name}")
         work_mem = _raise_work_mem(cursor)
         _stage(cursor, rows, chunk)
+        role = _row_checks_off(cursor)
         stats = _merge(cursor, publisher, created_by, consent_source)
+        if role is not None:
+            _hold_references(cursor, publisher, created_by)
+            cursor.execute("SELECT set_config('session_replication_role', %s, true)", [role])
         if work_mem is not None:  # back to what the caller's transaction had
             cursor.execute("SELECT set_config('work_mem', %s, true)", [work_mem])
         if not _pg():
@@ -210,6 +214,80 @@ def _raise_work_mem(cursor) -> str | None:
         return None
     cursor.execute(f"SET LOCAL work_mem = '{_WORK_MEM // (1024 * 1024)}MB'")
     return old
+
+
+#: Every foreign key of the tables `_merge` writes, and how `_hold_references`
+#: holds what it points to (`test_staged_merge` compares it with the schema).
+HELD_REFERENCES = {
+    ("identity_link", "x_account_id"): "upserted first (ON CONFLICT locks the row)",
+    ("identity_link", "network_account_id"): "inserted here, or locked",
+    ("identity_link", "publisher_id"): "locked",
+    ("identity_link", "created_by_id"): "locked",
+    ("identity_consent", "x_account_id"): "upserted first (ON CONFLICT locks the row)",
+    ("identity_consent", "given_by_id"): "always NULL here",
+    ("identity_linkconflict", "x_account_id"): "upserted first (ON CONFLICT locks the row)",
+    ("identity_linkconflict", "winner_id"): "inserted here, or locked",
+    ("identity_linkconflict", "resolved_by_id"): "always NULL here",
+}
+
+
+def _row_checks_off(cursor) -> str | None:
+    """On PostgreSQL, skip the per-row foreign-key checks when the role may.
+
+    At ten million links the deferred checks (one query per row and key,
+    thirty million in all) are a third of the merge. A role that may set
+    `session_replication_role` (a superuser, or one granted `SET ON
+    PARAMETER session_replication_role`) switches them off for the merge's
+    statements; `_hold_references` then does their job in a few set
+    queries. Returns the setting to put back, or None when the checks stay.
+    """
+    if not _pg():
+        return None
+    cursor.execute("SELECT current_setting('session_replication_role')")
+    (old,) = cursor.fetchone()
+    try:
+        with transaction.atomic():
+            cursor.execute("SET LOCAL session_replication_role = replica")
+    except DatabaseError:  # not allowed: every row is checked, as always
+        return None
+    return old
+
+
+def _hold_references(cursor, publisher, created_by) -> None:
+    """Do, set by set, what the foreign-key checks switched off would have done.
+
+    A check makes sure the row pointed to exists and holds it (FOR KEY
+    SHARE) until commit, so that an erasure running beside the merge waits,
+    then fails on its own checks, rather than leave a link to nothing. X
+    accounts were upserted first, which locks every one the rows name (even
+    unchanged); accounts and links created here are ours alone until commit.
+    What remains is held here; any of it gone meanwhile fails the merge
+    (all or nothing, as a failed check would).
+    """
+    held = [
+        (  # accounts that were there before, that new links point to
+            "identity_networkaccount",
+            "SELECT DISTINCT b.acct FROM hd_best b JOIN hd_acct a ON a.acct = b.acct "
+            "WHERE b.kind = 'n'",
+            [],
+        ),
+        ("identity_link", "SELECT DISTINCT winner FROM hd_settle WHERE winner IS NOT NULL", []),
+    ]
+    for model, row in ((PublisherKey, publisher), (User, created_by)):
+        if row is not None:
+            held.append((model._meta.db_table, "SELECT CAST(%s AS bigint)", [row.pk]))
+    for table, wanted, params in held:
+        cursor.execute(
+            f"SELECT (SELECT count(*) FROM ({wanted}) w), (SELECT count(*) FROM (SELECT 1 "
+            f"FROM {table} WHERE id IN ({wanted}) FOR KEY SHARE) h)",
+            params * 2,
+        )
+        expected, found = cursor.fetchone()
+        if found != expected:
+            raise IntegrityError(
+                f"{expected - found} row(s) of {table} that these links point to were deleted "
+                "while they merged: nothing was merged; run the import again."
+            )
 
 
 def _stage(cursor, rows: Iterable[tuple], chunk: int) -> None:

@@ -122,12 +122,11 @@ def test_an_account_deleted_while_the_links_merge_fails_the_merge_whole(role, mo
         return stats
 
     monkeypatch.setattr(staged_merge, "_merge", merge_then_erase_beside)
-    row = LinkRow.make(
-        7, "mastodon", "ada@m.example", "https://m.example/users/ada", evidence="self", asserted_by="t"
-    )
-    with _as_plain_role() if role == "plain" else contextlib.nullcontext():
-        with pytest.raises(IntegrityError):
-            merge_links_staged([row])
+    uri = "https://m.example/users/ada"
+    row = LinkRow.make(7, "mastodon", "ada@m.example", uri, evidence="self", asserted_by="t")
+    role_used = _as_plain_role() if role == "plain" else contextlib.nullcontext()
+    with role_used, pytest.raises(IntegrityError):
+        merge_links_staged([row])
     assert deleted == [1]
     assert answers == (["origin"] if role == "superuser" else [None])
     assert not Link.objects.exists()

@@ -5,7 +5,7 @@ foreign-key checks off and holds what the links point to itself
 (`staged_merge._hold_references`); any other role keeps the checks. Both
 must fail whole when an account the links point to is deleted while they
 merge. The suite's PostgreSQL runs as a superuser; `plain_role` runs a
-test as a role without that right.
+test as a role without that right, and as one granted it.
 """
 
 from __future__ import annotations
@@ -46,20 +46,28 @@ def test_every_foreign_key_the_merge_writes_is_held():
 
 
 @contextlib.contextmanager
-def _as_plain_role():
-    """The session as a role with every right on the tables but not that one."""
+def _as_role(role: str):
+    """The session as a role with every right on the tables, and the right to
+    set `session_replication_role` only when `granted` (the README's grant)."""
+    if role == "superuser":
+        yield
+        return
     with connection.cursor() as cursor:
         cursor.execute("DROP ROLE IF EXISTS hd_plain")
         cursor.execute("CREATE ROLE hd_plain NOSUPERUSER")
         cursor.execute("GRANT ALL ON ALL TABLES IN SCHEMA public TO hd_plain")
         cursor.execute("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO hd_plain")
         cursor.execute("GRANT USAGE, CREATE ON SCHEMA public TO hd_plain")
+        if role == "granted":
+            cursor.execute("GRANT SET ON PARAMETER session_replication_role TO hd_plain")
         cursor.execute("SET ROLE hd_plain")
     try:
         yield
     finally:
         with connection.cursor() as cursor:
             cursor.execute("RESET ROLE")
+            if role == "granted":
+                cursor.execute("REVOKE SET ON PARAMETER session_replication_role FROM hd_plain")
             cursor.execute("DROP OWNED BY hd_plain")
             cursor.execute("DROP ROLE hd_plain")
 
@@ -79,25 +87,25 @@ def _spy_on_checks(monkeypatch) -> list:
 
 @pytest.mark.postgres_only
 @pytest.mark.django_db
-@pytest.mark.parametrize("role", ["superuser", "plain"])
+@pytest.mark.parametrize("role", ["superuser", "granted", "plain"])
 def test_both_ways_reach_what_the_rules_say(role, monkeypatch):
     answers = _spy_on_checks(monkeypatch)
     rows = _random_rows(random.Random(3), 60, "1")
     model = _Model()
     _seed(model)
-    with _as_plain_role() if role == "plain" else contextlib.nullcontext():
+    with _as_role(role):
         merge_links_staged(_link_rows(rows))
         model.merge(rows, None)
         assert _db_state() == model.state()
         with connection.cursor() as cursor:
             cursor.execute("SELECT current_setting('session_replication_role')")
             assert cursor.fetchone() == ("origin",), "put back for the rest of the transaction"
-    assert answers == (["origin"] if role == "superuser" else [None])
+    assert answers == ([None] if role == "plain" else ["origin"])
 
 
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("role", ["superuser", "plain"])
+@pytest.mark.parametrize("role", ["superuser", "granted", "plain"])
 def test_an_account_deleted_while_the_links_merge_fails_the_merge_whole(role, monkeypatch):
     answers = _spy_on_checks(monkeypatch)
     account = NetworkAccount.objects.create(
@@ -124,10 +132,9 @@ def test_an_account_deleted_while_the_links_merge_fails_the_merge_whole(role, mo
     monkeypatch.setattr(staged_merge, "_merge", merge_then_erase_beside)
     uri = "https://m.example/users/ada"
     row = LinkRow.make(7, "mastodon", "ada@m.example", uri, evidence="self", asserted_by="t")
-    role_used = _as_plain_role() if role == "plain" else contextlib.nullcontext()
-    with role_used, pytest.raises(IntegrityError):
+    with _as_role(role), pytest.raises(IntegrityError):
         merge_links_staged([row])
     assert deleted == [1]
-    assert answers == (["origin"] if role == "superuser" else [None])
+    assert answers == ([None] if role == "plain" else ["origin"])
     assert not Link.objects.exists()
     assert not XAccount.objects.filter(pk=7).exists()

@@ -27,7 +27,10 @@ number: links go in X-account order and new network accounts in file
 order (exports are sorted by X account), so index pages and the foreign-key
 checks at commit walk the tables in order instead of missing the cache on
 every row, as the hash order of the joins made them do. On PostgreSQL the
-transaction gets 64 MB of work_mem for its sorts and hashes.
+transaction gets 64 MB of work_mem for its sorts and hashes, and a role
+allowed to set `session_replication_role` merges without the per-row
+foreign-key checks, holding what the links point to in a few set queries
+instead (`_hold_references`).
 """
 
 from __future__ import annotations

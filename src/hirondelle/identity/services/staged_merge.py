@@ -270,8 +270,8 @@ def _hold_references(cursor, publisher, created_by) -> None:
     held = [
         (  # accounts that were there before, that new links point to
             "identity_networkaccount",
-            "SELECT DISTINCT b.acct FROM hd_best b JOIN hd_acct a ON a.acct = b.acct "
-            "WHERE b.kind = 'n'",
+            "SELECT acct FROM hd_acct a WHERE acct IS NOT NULL AND EXISTS "
+            "(SELECT 1 FROM hd_best b WHERE b.acct = a.acct AND b.kind = 'n')",
             [],
         ),
         ("identity_link", "SELECT DISTINCT winner FROM hd_settle WHERE winner IS NOT NULL", []),
@@ -281,9 +281,10 @@ def _hold_references(cursor, publisher, created_by) -> None:
             held.append((model._meta.db_table, "SELECT CAST(%s AS bigint)", [row.pk]))
     for table, wanted, params in held:
         cursor.execute(
-            f"SELECT (SELECT count(*) FROM ({wanted}) w), (SELECT count(*) FROM (SELECT 1 "
-            f"FROM {table} WHERE id IN ({wanted}) FOR KEY SHARE) h)",
-            params * 2,
+            f"WITH w AS MATERIALIZED ({wanted}) SELECT (SELECT count(*) FROM w), "
+            f"(SELECT count(*) FROM (SELECT 1 FROM {table} WHERE id IN (SELECT * FROM w) "
+            "FOR KEY SHARE) h)",
+            params,
         )
         expected, found = cursor.fetchone()
         if found != expected:

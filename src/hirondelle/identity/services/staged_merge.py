@@ -220,7 +220,7 @@ def _raise_work_mem(cursor) -> str | None:
 
 
 #: Every foreign key of the tables `_merge` writes, and how `_hold_references`
-#: holds what it points to (`test_staged_merge` compares it with the schema).
+#: holds what it points to (`test_staged_merge_checks` compares it with the schema).
 HELD_REFERENCES = {
     ("identity_link", "x_account_id"): "upserted first (ON CONFLICT locks the row)",
     ("identity_link", "network_account_id"): "inserted here, or locked",
@@ -238,7 +238,7 @@ def _row_checks_off(cursor) -> str | None:
     """On PostgreSQL, skip the per-row foreign-key checks when the role may.
 
     At ten million links the deferred checks (one query per row and key,
-    thirty million in all) are a third of the merge. A role that may set
+    forty million in all) are a third of the merge. A role that may set
     `session_replication_role` (a superuser, or one granted `SET ON
     PARAMETER session_replication_role`) switches them off for the merge's
     statements; `_hold_references` then does their job in a few set

@@ -627,27 +627,6 @@ def _statement_times():
         connection._commit, connection.run_and_clear_commit_hooks = commit, hooks
 
 
-@contextmanager
-def _plain_role():
-    """The bench's connection as a role with every right on the tables but
-    `session_replication_role` (the superuser's setting)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("DROP ROLE IF EXISTS hd_bench_plain")
-        cursor.execute("CREATE ROLE hd_bench_plain NOSUPERUSER")
-        for grant in ("ALL ON ALL TABLES IN", "ALL ON ALL SEQUENCES IN", "USAGE, CREATE ON"):
-            cursor.execute(f"GRANT {grant} SCHEMA public TO hd_bench_plain")
-        cursor.execute("SET ROLE hd_bench_plain")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET ROLE")
-            cursor.execute("DROP OWNED BY hd_bench_plain")
-            cursor.execute("DROP ROLE hd_bench_plain")
-
-
 def _clear_directory() -> None:
     from django.db import connection
 
@@ -689,7 +668,12 @@ def bench_snapshot(n: int) -> dict:
     if _pg() and os.environ.get("BENCH_FK_BASELINE", "1") != "0":  # 0: skip them, for time
         checked = _baseline_snapshot(path, checks=True)
         _clear_directory()
-        with _plain_role():  # a role that may not switch the checks off: they stay
+        from django.db import connection
+
+        from tests.support.postgres import as_plain_role
+
+        # A role that may not switch the checks off: they stay.
+        with as_plain_role(connection, "hd_bench_plain"):
             t = time.perf_counter()
             result = import_snapshot(path)
             plain = time.perf_counter() - t

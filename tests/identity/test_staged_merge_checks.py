@@ -22,6 +22,7 @@ from hirondelle.identity.services import staged_merge
 from hirondelle.identity.services.directory import LinkRow
 from hirondelle.identity.services.staged_merge import HELD_REFERENCES, merge_links_staged
 from tests.identity.test_staged_merge import _db_state, _link_rows, _Model, _random_rows, _seed
+from tests.support.postgres import as_plain_role
 
 #: The tables `_merge` inserts into or updates.
 WRITTEN = (
@@ -45,31 +46,12 @@ def test_every_foreign_key_the_merge_writes_is_held():
     assert found == set(HELD_REFERENCES)
 
 
-@contextlib.contextmanager
 def _as_role(role: str):
-    """The session as a role with every right on the tables, and the right to
-    set `session_replication_role` only when `granted` (the README's grant)."""
+    """The session as `role`: the suite's superuser, a role granted the right
+    to set `session_replication_role` (the README's grant), or a plain one."""
     if role == "superuser":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("DROP ROLE IF EXISTS hd_plain")
-        cursor.execute("CREATE ROLE hd_plain NOSUPERUSER")
-        cursor.execute("GRANT ALL ON ALL TABLES IN SCHEMA public TO hd_plain")
-        cursor.execute("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO hd_plain")
-        cursor.execute("GRANT USAGE, CREATE ON SCHEMA public TO hd_plain")
-        if role == "granted":
-            cursor.execute("GRANT SET ON PARAMETER session_replication_role TO hd_plain")
-        cursor.execute("SET ROLE hd_plain")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET ROLE")
-            if role == "granted":
-                cursor.execute("REVOKE SET ON PARAMETER session_replication_role FROM hd_plain")
-            cursor.execute("DROP OWNED BY hd_plain")
-            cursor.execute("DROP ROLE hd_plain")
+        return contextlib.nullcontext()
+    return as_plain_role(connection, "hd_plain", may_skip_checks=role == "granted")
 
 
 def _spy_on_checks(monkeypatch) -> list:

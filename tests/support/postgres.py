@@ -6,11 +6,13 @@ run as root, so as root the server runs as the `postgres` system user.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,3 +87,30 @@ def start_postgres() -> PostgresServer:
         "start",
     )
     return server
+
+
+@contextlib.contextmanager
+def as_plain_role(connection, name: str, *, may_skip_checks: bool = False) -> Iterator[None]:
+    """The Django connection's session as a role that is not a superuser.
+
+    It has every right on the tables, as an application's database user
+    does, and may set `session_replication_role` only if `may_skip_checks`
+    (the grant the README gives portals). Dropped afterwards.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP ROLE IF EXISTS {name}")
+        cursor.execute(f"CREATE ROLE {name} NOSUPERUSER")
+        for grant in ("ALL ON ALL TABLES IN", "ALL ON ALL SEQUENCES IN", "USAGE, CREATE ON"):
+            cursor.execute(f"GRANT {grant} SCHEMA public TO {name}")
+        if may_skip_checks:
+            cursor.execute(f"GRANT SET ON PARAMETER session_replication_role TO {name}")
+        cursor.execute(f"SET ROLE {name}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+            if may_skip_checks:
+                cursor.execute(f"REVOKE SET ON PARAMETER session_replication_role FROM {name}")
+            cursor.execute(f"DROP OWNED BY {name}")
+            cursor.execute(f"DROP ROLE {name}")
